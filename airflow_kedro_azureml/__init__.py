@@ -1,0 +1,51 @@
+"""Run Kedro pipelines as Azure Machine Learning pipeline jobs from Apache Airflow.
+
+This module stays import-light: Airflow reads ``get_provider_info`` on every
+process start and Kedro imports installed plugins on every command, so nothing
+heavy (kedro, airflow, azure.ai.ml) is imported here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+CONNECTION_TYPE = "azure_ml"
+DEFAULT_CONNECTION_ID = "azure_ml_default"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe this package to Airflow's provider manager."""
+    return {
+        "package-name": "airflow-kedro-azureml",
+        "name": "Kedro on Azure Machine Learning",
+        "description": "Run Kedro pipelines as Azure Machine Learning pipeline jobs.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Kedro on Azure Machine Learning",
+                "external-doc-url": "https://learn.microsoft.com/azure/machine-learning/",
+                "tags": ["azure"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "Kedro on Azure Machine Learning",
+                "python-modules": ["airflow_kedro_azureml.operators.pipeline"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Kedro on Azure Machine Learning",
+                "python-modules": ["airflow_kedro_azureml.hooks.azureml"],
+            }
+        ],
+        "connection-types": [
+            {
+                "hook-class-name": "airflow_kedro_azureml.hooks.azureml.AzureMLHook",
+                "connection-type": CONNECTION_TYPE,
+            }
+        ],
+        "extra-links": ["airflow_kedro_azureml.links.AzureMLJobLink"],
+    }

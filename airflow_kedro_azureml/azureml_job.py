@@ -1,0 +1,200 @@
+"""Turn a ``CompiledPipeline`` into an azure.ai.ml ``PipelineJob`` (and its YAML).
+
+A fresh SDK object is built on every call: the SDK rewrites components in place
+when it submits them, so objects must never be reused across submissions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from airflow_kedro_azureml.job_spec import (
+    DONE_PORT,
+    PARAMS_INPUT,
+    RUN_ID_INPUT,
+    STEP_PARAMS_PORT,
+    STEP_RUN_ID_PORT,
+    CompiledPipeline,
+    ComputeTarget,
+)
+
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import PipelineJob
+
+SCHEMA = "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json"
+
+
+@dataclass(frozen=True)
+class JobIdentity:
+    """How the submitted job is named and labelled."""
+
+    name: str | None = None
+    experiment_name: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def to_pipeline_job(
+    compiled: CompiledPipeline,
+    identity: JobIdentity | None = None,
+    code: str | Path | None = None,
+) -> PipelineJob:
+    """Build the SDK ``PipelineJob`` for ``compiled`` (``code`` overrides the code folder)."""
+    from azure.ai.ml import Input, Output, command
+    from azure.ai.ml.entities import Environment, JobResourceConfiguration, PipelineJob
+
+    identity = identity or JobIdentity()
+    code_path = str(code if code is not None else compiled.code_directory)
+    environment: Any = compiled.environment
+    if compiled.image:
+        environment = Environment(image=compiled.image)
+    jobs: dict[str, Any] = {}
+    for step in compiled.steps:
+        target = compiled.computes[step.compute]
+        inputs: dict[str, Any] = {
+            STEP_RUN_ID_PORT: Input(type="string"),
+            STEP_PARAMS_PORT: Input(type="string"),
+        }
+        for port in step.data_inputs:
+            inputs[port] = Input(type="uri_folder")
+        for binding in step.asset_inputs:
+            inputs[binding.port] = Input(type=binding.asset_type)
+        outputs = {port: Output(type="uri_folder") for port in step.outputs}
+        node = command(
+            name=step.name,
+            display_name=step.display_name,
+            command=step.command,
+            code=code_path,
+            environment=environment,
+            inputs=inputs,
+            outputs=outputs,
+            compute=_compute_name(target),
+            environment_variables=dict(compiled.environment_variables) or None,
+        )
+        if target.serverless or target.instance_type:
+            node.resources = JobResourceConfiguration(
+                instance_type=target.instance_type,
+                instance_count=target.instance_count,
+            )
+        jobs[step.name] = node
+    for step in compiled.steps:
+        node = jobs[step.name]
+        for port, binding in step.inputs:
+            if port in (STEP_RUN_ID_PORT, STEP_PARAMS_PORT):
+                node.inputs[port] = binding
+                continue
+            source, source_port = _parent_output(binding)
+            if source is not None:
+                node.inputs[port] = jobs[source].outputs[source_port]
+        for binding in step.asset_inputs:
+            node.inputs[binding.port] = Input(
+                type=binding.asset_type,
+                path=_asset_path(binding.asset_name, binding.asset_version),
+            )
+    default_target = compiled.computes.get("__default__")
+    pipeline = PipelineJob(
+        jobs=jobs,
+        inputs={RUN_ID_INPUT: compiled.run_id, PARAMS_INPUT: compiled.params_word},
+        compute=_compute_name(default_target) if default_target else None,
+        name=identity.name,
+        experiment_name=identity.experiment_name or compiled.experiment_name,
+        display_name=identity.display_name,
+        description=identity.description,
+        tags=dict(identity.tags),
+    )
+    return pipeline
+
+
+def to_yaml(
+    compiled: CompiledPipeline, output_dir: Path, identity: JobIdentity | None = None
+) -> str:
+    """The pipeline job as Azure ML pipeline YAML that ``azure.ai.ml.load_job`` reads back.
+
+    Rendered straight from ``compiled`` (no SDK import, deterministic); the code
+    folder is written relative to ``output_dir``, where the YAML file will live.
+    """
+    import os
+
+    identity = identity or JobIdentity()
+    code = os.path.relpath(compiled.code_directory, output_dir.resolve())
+    environment: Any = compiled.environment
+    if compiled.image:
+        environment = {"image": compiled.image}
+    elif environment and not environment.startswith("azureml:"):
+        environment = f"azureml:{environment}"
+    jobs: dict[str, Any] = {}
+    for step in compiled.steps:
+        target = compiled.computes[step.compute]
+        inputs: dict[str, Any] = dict(step.inputs)
+        for binding in step.asset_inputs:
+            inputs[binding.port] = {
+                "type": binding.asset_type,
+                "path": _asset_path(binding.asset_name, binding.asset_version),
+            }
+        job: dict[str, Any] = {
+            "type": "command",
+            "display_name": step.display_name,
+            "code": code,
+            "environment": environment,
+            "command": step.command,
+            "inputs": inputs,
+        }
+        if step.outputs:
+            job["outputs"] = {port: {"type": "uri_folder"} for port in step.outputs}
+        compute = _compute_name(target)
+        if compute:
+            job["compute"] = f"azureml:{compute}"
+        if target.serverless or target.instance_type:
+            resources = {"instance_type": target.instance_type}
+            if target.instance_count:
+                resources["instance_count"] = target.instance_count
+            job["resources"] = {k: v for k, v in resources.items() if v is not None}
+        if compiled.environment_variables:
+            job["environment_variables"] = dict(compiled.environment_variables)
+        jobs[step.name] = job
+    document: dict[str, Any] = {
+        "$schema": SCHEMA,
+        "type": "pipeline",
+        "inputs": {RUN_ID_INPUT: compiled.run_id, PARAMS_INPUT: compiled.params_word},
+        "jobs": jobs,
+    }
+    default_target = compiled.computes.get("__default__")
+    default_compute = _compute_name(default_target) if default_target else None
+    if default_compute:
+        document["settings"] = {"default_compute": f"azureml:{default_compute}"}
+    for key, value in (
+        ("name", identity.name),
+        ("experiment_name", identity.experiment_name or compiled.experiment_name),
+        ("display_name", identity.display_name),
+        ("description", identity.description),
+    ):
+        if value:
+            document[key] = value
+    if identity.tags:
+        document["tags"] = dict(identity.tags)
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=10_000)
+
+
+def _compute_name(target: ComputeTarget | None) -> str | None:
+    if target is None or target.serverless or not target.cluster_name:
+        return None
+    return target.cluster_name
+
+
+def _asset_path(name: str, version: str | None) -> str:
+    if version is None:
+        return f"azureml:{name}@latest"
+    return f"azureml:{name}:{version}"
+
+
+def _parent_output(binding: str) -> tuple[str | None, str]:
+    prefix, suffix = "${{parent.jobs.", "}}"
+    if not (binding.startswith(prefix) and binding.endswith(suffix)):
+        return None, ""
+    step, _, port = binding[len(prefix) : -len(suffix)].partition(".outputs.")
+    return step, port or DONE_PORT

@@ -1,0 +1,132 @@
+"""``kedro azureml ...`` commands: look at the compiled job, or run it with the local backend.
+
+Kedro imports this module for every ``kedro`` command, so it imports only click
+at module level; the compiler and the SDK are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+_FILTER_HELP = "repeat or comma-separate"
+
+
+@click.group(name="airflow-kedro-azureml")
+def commands() -> None:
+    """Commands of airflow-kedro-azureml."""
+
+
+@commands.group(name="azureml")
+def azureml() -> None:
+    """Compile Kedro pipelines into Azure ML pipeline jobs."""
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(part for value in values for part in value.split(",") if part)
+
+
+def _common_options(function: Any) -> Any:
+    options = [
+        click.option("-p", "--pipeline", default="__default__", show_default=True),
+        click.option("-e", "--env", default=None, help="Kedro config environment"),
+        click.option("--params", "params_json", default="{}", help="runtime params as JSON"),
+        click.option("--run-id", default=None, help="Kedro save version (default: now)"),
+        click.option("--node-grouping", type=click.Choice(["none", "namespace", "memory"])),
+        click.option("-n", "--nodes", "node_names", multiple=True, help=_FILTER_HELP),
+        click.option("-t", "--tags", multiple=True, help=_FILTER_HELP),
+        click.option("--from-nodes", multiple=True, help=_FILTER_HELP),
+        click.option("--to-nodes", multiple=True, help=_FILTER_HELP),
+        click.option("--from-inputs", multiple=True, help=_FILTER_HELP),
+        click.option("--to-outputs", multiple=True, help=_FILTER_HELP),
+        click.option("--namespaces", multiple=True, help=_FILTER_HELP),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _compile(project_path: Path, options: dict[str, Any]) -> Any:
+    from datetime import UTC, datetime
+
+    from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
+    from airflow_kedro_azureml.errors import KedroAzureMLError
+    from airflow_kedro_azureml.kedro_project import PipelineFilters, open_project
+    from airflow_kedro_azureml.run_identity import run_id_for
+
+    try:
+        params = json.loads(options["params_json"])
+    except json.JSONDecodeError as error:
+        raise click.BadParameter(f"not JSON: {error}", param_hint="--params") from None
+    filters = PipelineFilters(
+        tags=_split(options["tags"]),
+        node_names=_split(options["node_names"]),
+        from_nodes=_split(options["from_nodes"]),
+        to_nodes=_split(options["to_nodes"]),
+        from_inputs=_split(options["from_inputs"]),
+        to_outputs=_split(options["to_outputs"]),
+        node_namespaces=_split(options["namespaces"]),
+    )
+    try:
+        project = open_project(project_path, env=options["env"])
+        compiled = compile_pipeline(
+            project,
+            CompileOptions(
+                pipeline_name=options["pipeline"],
+                filters=filters,
+                run_id=options["run_id"] or run_id_for(datetime.now(UTC)),
+                params=params,
+                node_grouping=options["node_grouping"],
+            ),
+        )
+    except KedroAzureMLError as error:
+        raise click.ClickException(str(error)) from None
+    return project, compiled
+
+
+@azureml.command(name="compile")
+@_common_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.pass_obj
+def compile_command(metadata: Any, output: Path | None, **options: Any) -> None:
+    """Write the pipeline job as YAML that azure.ai.ml.load_job reads (stdout if no -o)."""
+    from airflow_kedro_azureml.azureml_job import to_yaml
+
+    _, compiled = _compile(Path(metadata.project_path), options)
+    target_dir = (output.parent if output else Path.cwd()).resolve()
+    text = to_yaml(compiled, target_dir)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(
+        f"Wrote {len(compiled.steps)} step(s) of pipeline {options['pipeline']!r} to {output}"
+    )
+
+
+@azureml.command(name="run-local")
+@_common_options
+@click.option("--max-parallel", type=int, default=None)
+@click.pass_obj
+def run_local_command(metadata: Any, max_parallel: int | None, **options: Any) -> None:
+    """Run the compiled job on this machine with the local backend."""
+    from airflow_kedro_azureml.local_job import local_run_for
+
+    project, compiled = _compile(Path(metadata.project_path), options)
+    local = project.config.execution.local
+    runs_dir = project.path / local.runs_dir
+    job_name = f"local_{compiled.run_id.replace('.', '').replace(':', '').lower()}"
+    run = local_run_for(
+        compiled,
+        job_name,
+        runs_dir,
+        max_parallel or local.max_parallel,
+        on_log=lambda step, line: click.echo(f"[{step}] {line}"),
+    )
+    status = run.run()
+    click.echo(f"Job {job_name}: {status}")
+    if status != "Completed":
+        raise click.ClickException(run.failure_message() or status)

@@ -1,0 +1,365 @@
+"""The ``azureml.yml`` settings: pydantic models and loading through Kedro's config loader.
+
+The layout is the one kedro-azureml-pipeline users already have (``workspace``,
+``compute`` with ``__default__``, ``execution``, ``jobs``, ``schedules``), plus
+what this package adds (a docker image instead of a registered environment,
+serverless compute, node grouping, local backend settings).
+
+Example ``conf/base/azureml.yml``::
+
+    workspace:
+      __default__: {subscription_id: "...", resource_group: "rg", name: "mlw"}
+    compute:
+      __default__: {cluster_name: "cpu-cluster"}
+      gpu: {cluster_name: "gpu-cluster"}
+    execution:
+      environment: "my-env@latest"
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, model_validator
+
+from airflow_kedro_azureml.errors import ConfigError
+
+DEFAULT = "__default__"
+CONFIG_KEY = "azureml"
+CONFIG_PATTERNS = ["azureml*", "azureml*/**", "**/azureml*"]
+
+NodeGrouping = Literal["none", "namespace", "memory"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WorkspaceConfig(_Strict):
+    """Which Azure ML workspace jobs go to."""
+
+    subscription_id: str
+    resource_group: str
+    name: str
+
+
+class WorkspacesConfig(RootModel[dict[str, WorkspaceConfig]]):
+    """Named workspaces; ``__default__`` is used unless a job names another."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="after")
+    def _has_default(self) -> WorkspacesConfig:
+        if DEFAULT not in self.root:
+            raise ValueError(f"needs a '{DEFAULT}' entry")
+        return self
+
+    def resolve(self, name: str | None = None) -> WorkspaceConfig:
+        """The workspace called ``name``, or the default one."""
+        key = name or DEFAULT
+        if key not in self.root:
+            raise ConfigError(
+                f"workspace {key!r} is not in azureml.yml 'workspace'; known: {sorted(self.root)}"
+            )
+        return self.root[key]
+
+
+class ClusterConfig(_Strict):
+    """Where steps run: a compute cluster, or serverless compute of an instance type."""
+
+    cluster_name: str | None = None
+    instance_type: str | None = None
+    instance_count: int | None = Field(default=None, ge=1)
+    serverless: bool = False
+
+    @model_validator(mode="after")
+    def _target_is_clear(self) -> ClusterConfig:
+        if self.serverless and self.cluster_name:
+            raise ValueError("set either 'cluster_name' or 'serverless: true', not both")
+        return self
+
+
+class ComputeConfig(RootModel[dict[str, ClusterConfig]]):
+    """Named computes; a node tagged with a name runs there, others on ``__default__``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="after")
+    def _has_default(self) -> ComputeConfig:
+        if DEFAULT not in self.root:
+            raise ValueError(f"needs a '{DEFAULT}' entry")
+        default = self.root[DEFAULT]
+        if not default.cluster_name and not default.serverless:
+            raise ValueError(f"'{DEFAULT}' needs 'cluster_name' (or 'serverless: true')")
+        return self
+
+    def resolve(self, name: str | None = None) -> ClusterConfig:
+        """The compute called ``name`` (fields it leaves unset come from ``__default__``)."""
+        default = self.root[DEFAULT]
+        if not name or name == DEFAULT:
+            return default
+        own = self.root[name]
+        merged = default.model_dump()
+        if own.serverless:
+            merged["cluster_name"] = None
+        merged.update(own.model_dump(exclude_unset=True))
+        return ClusterConfig(**merged)
+
+    def names(self) -> set[str]:
+        """Every compute name except ``__default__``."""
+        return set(self.root) - {DEFAULT}
+
+
+class LocalBackendConfig(_Strict):
+    """How the local backend runs a job on this machine."""
+
+    max_parallel: int = Field(default=2, ge=1)
+    runs_dir: str = ".azureml-local/runs"
+
+
+class ExecutionConfig(_Strict):
+    """What each step runs in and how the pipeline is cut into steps."""
+
+    environment: str | None = None
+    image: str | None = None
+    code_directory: str | None = "."
+    working_directory: str | None = None
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    node_grouping: NodeGrouping = "none"
+    experiment_name: str | None = None
+    local: LocalBackendConfig = Field(default_factory=LocalBackendConfig)
+
+    @model_validator(mode="after")
+    def _one_environment(self) -> ExecutionConfig:
+        if self.environment and self.image:
+            raise ValueError("set either 'environment' or 'image', not both")
+        return self
+
+
+class CronScheduleConfig(_Strict):
+    """A cron trigger for a native Azure ML schedule."""
+
+    expression: str
+    start_time: str | None = None
+    end_time: str | None = None
+    time_zone: str = "UTC"
+
+
+class RecurrencePatternConfig(_Strict):
+    """At which hours, minutes and days a recurrence fires."""
+
+    hours: list[int] | None = None
+    minutes: list[int] | None = None
+    week_days: list[str] | None = None
+    month_days: list[int] | None = None
+
+
+class RecurrenceScheduleConfig(_Strict):
+    """A recurrence trigger for a native Azure ML schedule."""
+
+    frequency: Literal["minute", "hour", "day", "week", "month"]
+    interval: int = Field(ge=1)
+    schedule: RecurrencePatternConfig | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+    time_zone: str = "UTC"
+
+
+class ScheduleConfig(_Strict):
+    """A native Azure ML schedule: exactly one of cron or recurrence."""
+
+    cron: CronScheduleConfig | None = None
+    recurrence: RecurrenceScheduleConfig | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ScheduleConfig:
+        if (self.cron is None) == (self.recurrence is None):
+            raise ValueError("set exactly one of 'cron' or 'recurrence'")
+        return self
+
+
+class PipelineFilterOptions(_Strict):
+    """Which Kedro pipeline, and which of its nodes, a job runs."""
+
+    pipeline_name: str = DEFAULT
+    from_nodes: list[str] | None = None
+    to_nodes: list[str] | None = None
+    node_names: list[str] | None = None
+    from_inputs: list[str] | None = None
+    to_outputs: list[str] | None = None
+    node_namespaces: list[str] | None = None
+    tags: list[str] | None = None
+
+
+class LimitsConfig(_Strict):
+    """Run-time limits of each step."""
+
+    timeout: int = Field(ge=1)
+
+
+class JobConfig(_Strict):
+    """A named job: pipeline selection, where it runs and how it is scheduled."""
+
+    pipeline: PipelineFilterOptions = Field(default_factory=PipelineFilterOptions)
+    workspace: str | None = None
+    experiment_name: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    compute: str | None = None
+    schedule: ScheduleConfig | str | None = None
+    params: dict[str, Any] | None = None
+    limits: LimitsConfig | None = None
+    notifications: str | None = None
+
+
+class AzureMLConfig(_Strict):
+    """The whole ``azureml.yml``."""
+
+    workspace: WorkspacesConfig | None = None
+    compute: ComputeConfig
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    jobs: dict[str, JobConfig] = Field(default_factory=dict)
+    schedules: dict[str, ScheduleConfig] = Field(default_factory=dict)
+    # Accepted so that existing files load; notifications are Airflow's job here.
+    notifications: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> AzureMLConfig:
+        for job_name, job in self.jobs.items():
+            if job.compute and job.compute not in self.compute.root:
+                raise ValueError(
+                    f"jobs.{job_name}.compute names {job.compute!r}, "
+                    f"which is not under 'compute' (known: {sorted(self.compute.root)})"
+                )
+            if isinstance(job.schedule, str) and job.schedule not in self.schedules:
+                raise ValueError(
+                    f"jobs.{job_name}.schedule names {job.schedule!r}, "
+                    f"which is not under 'schedules' (known: {sorted(self.schedules)})"
+                )
+        return self
+
+
+def parse_config(data: Any, source: str) -> AzureMLConfig:
+    """Validate ``data`` as an ``azureml.yml``; errors name ``source`` and the field."""
+    if not isinstance(data, dict) or not data:
+        raise ConfigError(
+            f"{source}: expected a mapping with at least 'compute' "
+            f"(see the package docs for the layout), got {type(data).__name__}"
+        )
+    try:
+        return AzureMLConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_describe_validation_error(error, source)) from None
+
+
+def _describe_validation_error(error: ValidationError, source: str) -> str:
+    lines = [f"{source} is not valid:"]
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"] if part != "__root__") or "(top)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling; see the package docs for the fields)"
+        elif item["type"] == "literal_error" or item["type"].endswith(("_type", "_parsing")):
+            message = f"{message} (got {item.get('input')!r})"
+        lines.append(f"  - {location}: {message}")
+    return "\n".join(lines)
+
+
+def load_config(
+    project_path: Path,
+    env: str | None = None,
+    runtime_params: dict[str, Any] | None = None,
+) -> AzureMLConfig:
+    """Load ``conf/<env>/azureml.yml`` of a bootstrapped Kedro project and validate it.
+
+    Uses the project's own config loader class and settings, so env layering,
+    ``${globals:...}`` and ``${runtime_params:...}`` work as in the rest of the
+    project. Errors name the file (or files) and the field.
+    """
+    from kedro.framework.project import settings
+
+    conf_source = Path(project_path) / settings.CONF_SOURCE
+    loader_args = dict(settings.CONFIG_LOADER_ARGS)
+    patterns = dict(loader_args.pop("config_patterns", {}) or {})
+    patterns.setdefault(CONFIG_KEY, CONFIG_PATTERNS)
+    files = _config_files(conf_source, loader_args, env)
+    shown = ", ".join(str(path) for path in files) or f"{conf_source}/<env>/azureml.yml"
+    try:
+        loader = settings.CONFIG_LOADER_CLASS(
+            conf_source=str(conf_source),
+            env=env,
+            runtime_params=runtime_params or {},
+            config_patterns=patterns,
+            **loader_args,
+        )
+        data = loader[CONFIG_KEY]
+    except Exception as error:  # the loader's errors vary by cause; keep the cause visible
+        if not files:
+            raise ConfigError(
+                f"no azureml.yml found under {conf_source} (env {env or 'default'}); "
+                f"create {conf_source / 'base' / 'azureml.yml'} with at least a "
+                "'compute.__default__.cluster_name'"
+            ) from None
+        raise ConfigError(f"could not read {shown}: {error}") from None
+    if not data:
+        raise ConfigError(
+            f"no azureml.yml found under {conf_source} (env {env or 'default'}); "
+            f"create {conf_source / 'base' / 'azureml.yml'} with at least a "
+            "'compute.__default__.cluster_name'"
+        )
+    try:
+        return parse_config(dict(data), shown)
+    except ConfigError as error:
+        raise ConfigError(_name_defining_file(str(error), files)) from None
+
+
+def _config_files(conf_source: Path, loader_args: dict[str, Any], env: str | None) -> list[Path]:
+    base_env = loader_args.get("base_env") or "base"
+    run_env = env or loader_args.get("default_run_env") or "local"
+    found: list[Path] = []
+    for folder in (conf_source / base_env, conf_source / run_env):
+        if folder.is_dir():
+            for pattern in CONFIG_PATTERNS:
+                found.extend(
+                    path
+                    for path in sorted(folder.glob(pattern))
+                    if path.is_file() and path.suffix in (".yml", ".yaml", ".json")
+                )
+    unique: list[Path] = []
+    for path in found:
+        if path not in unique:
+            unique.append(path)
+    return unique
+
+
+def _name_defining_file(message: str, files: list[Path]) -> str:
+    """Point each invalid field at the last file that sets it (env files override base)."""
+    if len(files) < 2:
+        return message
+    raw: list[tuple[Path, Any]] = []
+    for path in files:
+        try:
+            raw.append((path, yaml.safe_load(path.read_text(encoding="utf-8"))))
+        except (OSError, yaml.YAMLError):
+            continue
+    lines = message.splitlines()
+    for index, line in enumerate(lines):
+        if not line.startswith("  - "):
+            continue
+        location = line[4:].split(":", 1)[0]
+        keys = location.split(".")
+        for path, data in reversed(raw):
+            if _has_path(data, keys):
+                lines[index] = f"{line} [set in {path}]"
+                break
+    return "\n".join(lines)
+
+
+def _has_path(data: Any, keys: list[str]) -> bool:
+    for key in keys:
+        if not isinstance(data, dict) or key not in data:
+            return False
+        data = data[key]
+    return True

@@ -1,0 +1,20 @@
+"""Extra link from a task to its Azure ML job in the studio."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import BaseOperatorLink, XCom
+
+JOB_URL_XCOM_KEY = "azureml_job_url"
+
+
+class AzureMLJobLink(BaseOperatorLink):
+    """Opens the task's Azure ML pipeline job in the studio (from the job URL in XCom)."""
+
+    name = "Azure ML job"
+
+    def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        """The studio URL the operator pushed after submitting, or '' before that."""
+        url = XCom.get_value(key=JOB_URL_XCOM_KEY, ti_key=ti_key)
+        return url or ""

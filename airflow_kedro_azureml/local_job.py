@@ -1,0 +1,54 @@
+"""Run a compiled pipeline with the local backend, the way the operator and CLI do."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from airflow_kedro_azureml.job_spec import CompiledPipeline
+from airflow_kedro_azureml.local import LocalPipelineRun
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LocalJobResult:
+    """How a local run ended and where its files are."""
+
+    job_name: str
+    status: str
+    run_dir: Path
+    step_statuses: dict[str, str]
+    failure_message: str
+
+
+def local_run_for(
+    compiled: CompiledPipeline,
+    job_name: str,
+    runs_dir: Path,
+    max_parallel: int,
+    on_log: Callable[[str, str], None] | None = None,
+) -> LocalPipelineRun:
+    """A not-yet-started local run of ``compiled`` under ``runs_dir/job_name``."""
+    run_dir = runs_dir / job_name
+    return LocalPipelineRun(
+        compiled.local_steps(),
+        pipeline_inputs=compiled.pipeline_inputs,
+        code_dir=compiled.code_directory,
+        run_dir=run_dir,
+        max_parallel=max_parallel,
+        on_log=on_log or (lambda step, line: logger.info("[%s] %s", step, line)),
+    )
+
+
+def result_of(run: LocalPipelineRun, job_name: str, run_dir: Path) -> LocalJobResult:
+    """Summarise a finished local run."""
+    return LocalJobResult(
+        job_name=job_name,
+        status=run.status,
+        run_dir=run_dir,
+        step_statuses=dict(run.step_statuses),
+        failure_message=run.failure_message(),
+    )

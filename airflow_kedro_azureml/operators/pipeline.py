@@ -1,0 +1,233 @@
+"""KedroAzureMLPipelineOperator: run a whole Kedro pipeline as one Azure ML pipeline job.
+
+The operator compiles inside ``execute()``, never at DAG parse time: importing
+this module imports neither kedro nor azure.ai.ml.
+
+Example::
+
+    KedroAzureMLPipelineOperator(
+        task_id="train",
+        project_path="/opt/airflow/dags/demand_forecasting",
+        pipeline="training",
+        kedro_params={"training": {"window_end": "{{ data_interval_end | ds }}"}},
+    )
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_kedro_azureml import DEFAULT_CONNECTION_ID
+from airflow_kedro_azureml.errors import KedroAzureMLError
+from airflow_kedro_azureml.links import AzureMLJobLink
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_kedro_azureml.connection import ConnectionSettings
+    from airflow_kedro_azureml.job_spec import CompiledPipeline
+    from airflow_kedro_azureml.kedro_project import KedroProject
+    from airflow_kedro_azureml.local import LocalPipelineRun
+
+JOB_NAME_XCOM_KEY = "azureml_job_name"
+RUN_ID_XCOM_KEY = "kedro_run_id"
+
+
+class KedroAzureMLPipelineOperator(BaseOperator):
+    """Compile a Kedro pipeline into one Azure ML pipeline job, run it, and wait for it.
+
+    :param project_path: folder of the Kedro project (the one holding pyproject.toml).
+    :param pipeline: registered Kedro pipeline name.
+    :param env: Kedro config environment (e.g. ``base``, ``prod``); Kedro's default if unset.
+    :param kedro_params: runtime params for Kedro, like ``kedro run --params``; templated,
+        must be JSON-serialisable. (Named so because ``params`` is Airflow's own
+        task-params argument of every operator.)
+    :param azureml_conn_id: an ``azure_ml`` connection; its ``backend`` extra chooses
+        Azure ML or the local backend.
+    :param node_names, node_tags, from_nodes, to_nodes, from_inputs, to_outputs,
+        node_namespaces: Kedro's usual pipeline filters.
+    :param node_grouping: ``none`` (a step per node), ``namespace`` or ``memory``;
+        defaults to ``execution.node_grouping`` of azureml.yml.
+    :param run_id: the run identity (a Kedro save version); derived from the DAG run
+        when unset, so every task of one DAG run shares it.
+    """
+
+    template_fields: Sequence[str] = (
+        "project_path",
+        "pipeline",
+        "env",
+        "kedro_params",
+        "node_names",
+        "node_tags",
+        "from_nodes",
+        "to_nodes",
+        "from_inputs",
+        "to_outputs",
+        "node_namespaces",
+        "run_id",
+        "experiment_name",
+        "display_name",
+        "description",
+        "job_tags",
+    )
+    template_fields_renderers = {"kedro_params": "json", "job_tags": "json"}
+    operator_extra_links = (AzureMLJobLink(),)
+    ui_color = "#ffc900"
+
+    def __init__(
+        self,
+        *,
+        project_path: str | Path,
+        pipeline: str = "__default__",
+        env: str | None = None,
+        kedro_params: dict[str, Any] | None = None,
+        azureml_conn_id: str = DEFAULT_CONNECTION_ID,
+        node_names: list[str] | None = None,
+        node_tags: list[str] | None = None,
+        from_nodes: list[str] | None = None,
+        to_nodes: list[str] | None = None,
+        from_inputs: list[str] | None = None,
+        to_outputs: list[str] | None = None,
+        node_namespaces: list[str] | None = None,
+        node_grouping: str | None = None,
+        run_id: str | None = None,
+        experiment_name: str | None = None,
+        display_name: str | None = None,
+        description: str | None = None,
+        job_tags: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.project_path = str(project_path)
+        self.pipeline = pipeline
+        self.env = env
+        self.kedro_params = kedro_params or {}
+        self.azureml_conn_id = azureml_conn_id
+        self.node_names = node_names
+        self.node_tags = node_tags
+        self.from_nodes = from_nodes
+        self.to_nodes = to_nodes
+        self.from_inputs = from_inputs
+        self.to_outputs = to_outputs
+        self.node_namespaces = node_namespaces
+        self.node_grouping = node_grouping
+        self.run_id = run_id
+        self.experiment_name = experiment_name
+        self.display_name = display_name
+        self.description = description
+        self.job_tags = job_tags or {}
+        self._local_run: LocalPipelineRun | None = None
+
+    # -- Airflow entry points ---------------------------------------------------------------
+
+    def execute(self, context: Context) -> str:
+        """Compile, run the job on the connection's backend, wait, and return the job name."""
+        from airflow_kedro_azureml.hooks.azureml import AzureMLHook
+        from airflow_kedro_azureml.job_naming import job_name_for
+
+        hook = AzureMLHook(azureml_conn_id=self.azureml_conn_id)
+        try:
+            settings = hook.settings
+        except ValueError as error:
+            raise AirflowFailException(str(error)) from None
+        run_id = self.run_id or self._run_id_from(context)
+        project, compiled = self._compile(run_id)
+        ti = context["ti"]
+        job_name = job_name_for(self.dag_id, self.task_id, ti.run_id, ti.map_index)
+        ti.xcom_push(key=RUN_ID_XCOM_KEY, value=run_id)
+        if settings.is_local:
+            return self._run_locally(ti, project, compiled, job_name, settings)
+        hook.require_azure()
+        return job_name
+
+    def on_kill(self) -> None:
+        """Stop the job when Airflow kills the task."""
+        if self._local_run is not None:
+            self.log.info("Task killed: cancelling the local pipeline run")
+            self._local_run.cancel()
+
+    # -- steps of execute -------------------------------------------------------------------
+
+    def _run_id_from(self, context: Context) -> str:
+        from airflow_kedro_azureml.run_identity import airflow_run_id
+
+        dag_run = context["dag_run"]
+        return airflow_run_id(
+            dag_id=self.dag_id,
+            dag_run_id=dag_run.run_id,
+            logical_date=getattr(dag_run, "logical_date", None),
+            run_after=getattr(dag_run, "run_after", None),
+        )
+
+    def _compile(self, run_id: str) -> tuple[KedroProject, CompiledPipeline]:
+        from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
+        from airflow_kedro_azureml.kedro_project import PipelineFilters, open_project
+
+        filters = PipelineFilters(
+            tags=tuple(self.node_tags or ()),
+            node_names=tuple(self.node_names or ()),
+            from_nodes=tuple(self.from_nodes or ()),
+            to_nodes=tuple(self.to_nodes or ()),
+            from_inputs=tuple(self.from_inputs or ()),
+            to_outputs=tuple(self.to_outputs or ()),
+            node_namespaces=tuple(self.node_namespaces or ()),
+        )
+        try:
+            project = open_project(self.project_path, env=self.env, runtime_params=None)
+            compiled = compile_pipeline(
+                project,
+                CompileOptions(
+                    pipeline_name=self.pipeline,
+                    filters=filters,
+                    run_id=run_id,
+                    params=self.kedro_params,
+                    node_grouping=self.node_grouping,
+                ),
+            )
+        except (KedroAzureMLError, ValueError) as error:
+            # Bad input does not get better on retry: fail without retrying.
+            raise AirflowFailException(str(error)) from None
+        self.log.info(
+            "Compiled pipeline %r into %d step(s), run id %s",
+            self.pipeline,
+            len(compiled.steps),
+            run_id,
+        )
+        return project, compiled
+
+    def _run_locally(
+        self,
+        ti: Any,
+        project: KedroProject,
+        compiled: CompiledPipeline,
+        job_name: str,
+        settings: ConnectionSettings,
+    ) -> str:
+        from airflow_kedro_azureml.local_job import local_run_for
+
+        local = project.config.execution.local
+        runs_dir = Path(settings.local_runs_dir or local.runs_dir)
+        if not runs_dir.is_absolute():
+            runs_dir = project.path / runs_dir
+        max_parallel = settings.local_max_parallel or local.max_parallel
+        ti.xcom_push(key=JOB_NAME_XCOM_KEY, value=job_name)
+        self.log.info("Running job %s on the local backend in %s", job_name, runs_dir / job_name)
+        self._local_run = local_run_for(
+            compiled,
+            job_name,
+            runs_dir,
+            max_parallel,
+            on_log=lambda step, line: self.log.info("[%s] %s", step, line),
+        )
+        status = self._local_run.run()
+        summary = ", ".join(f"{n}: {s}" for n, s in self._local_run.step_statuses.items())
+        self.log.info("Job %s ended %s (%s)", job_name, status, summary)
+        if status != "Completed":
+            message = self._local_run.failure_message() or f"job {job_name} ended {status}"
+            raise AirflowException(f"Kedro pipeline {self.pipeline!r} {status.lower()}: {message}")
+        return job_name

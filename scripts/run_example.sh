@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install, then run the example DAG once with `airflow dags test` on the local backend (offline).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+source scripts/env.sh
+# The connection selects the local backend: steps run as processes on this machine.
+export AIRFLOW_CONN_AZURE_ML_DEFAULT='{"conn_type": "azure_ml", "extra": {"backend": "local"}}'
+mkdir -p "$AIRFLOW_HOME"
+.venv/bin/airflow db migrate > "$AIRFLOW_HOME/db-migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/db-migrate.log"; exit 1; }
+.venv/bin/airflow dags test demand_forecasting_monthly "${1:-2026-11-10T06:00:00+00:00}"
+echo "Forecast files:"
+find dags_examples/demand_forecasting/data/07_model_output -type f | sort

@@ -1,0 +1,164 @@
+"""Tests for azureml.yml: layout, validation messages naming file and field, env layering."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from airflow_kedro_azureml.config import parse_config
+from airflow_kedro_azureml.errors import ConfigError, ProjectError
+from airflow_kedro_azureml.kedro_project import open_project
+
+
+def test_kedro_azureml_pipeline_layout_is_accepted() -> None:
+    config = parse_config(
+        {
+            "workspace": {
+                "__default__": {"subscription_id": "s", "resource_group": "r", "name": "w"}
+            },
+            "compute": {"__default__": {"cluster_name": "cpu"}, "gpu": {"cluster_name": "gpu"}},
+            "execution": {
+                "environment": "env@latest",
+                "code_directory": ".",
+                "working_directory": "/home/kedro",
+            },
+            "schedules": {"monthly": {"cron": {"expression": "0 6 10 * *"}}},
+            "jobs": {"train": {"pipeline": {"pipeline_name": "training"}, "schedule": "monthly"}},
+        },
+        "azureml.yml",
+    )
+    assert config.compute.resolve("gpu").cluster_name == "gpu"
+    assert config.compute.resolve(None).cluster_name == "cpu"
+    assert config.workspace is not None
+    assert config.workspace.resolve().name == "w"
+    assert config.jobs["train"].schedule == "monthly"
+
+
+def test_named_compute_inherits_unset_fields_from_default() -> None:
+    config = parse_config(
+        {
+            "compute": {
+                "__default__": {"cluster_name": "cpu", "instance_count": 2},
+                "big": {"serverless": True, "instance_type": "Standard_E16s_v3"},
+            }
+        },
+        "azureml.yml",
+    )
+    big = config.compute.resolve("big")
+    assert (big.serverless, big.cluster_name, big.instance_type, big.instance_count) == (
+        True,
+        None,
+        "Standard_E16s_v3",
+        2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "hint"),
+    [
+        ({"compute": {"gpu": {"cluster_name": "x"}}}, "compute", "__default__"),
+        (
+            {"compute": {"__default__": {"cluster_name": 3}}},
+            "compute.__default__.cluster_name",
+            "3",
+        ),
+        (
+            {"compute": {"__default__": {"clustername": "x"}}},
+            "compute.__default__.clustername",
+            "unknown field",
+        ),
+        (
+            {
+                "compute": {"__default__": {"cluster_name": "c"}},
+                "execution": {"node_grouping": "nodes"},
+            },
+            "execution.node_grouping",
+            "'nodes'",
+        ),
+        (
+            {
+                "compute": {"__default__": {"cluster_name": "c"}},
+                "execution": {"environment": "e", "image": "i"},
+            },
+            "execution",
+            "not both",
+        ),
+    ],
+)
+def test_invalid_fields_are_named(data: dict, field: str, hint: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "conf/base/azureml.yml")
+    message = str(caught.value)
+    assert "conf/base/azureml.yml" in message
+    assert field in message
+    assert hint in message
+
+
+def test_job_naming_unknown_compute_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"jobs\.train\.compute names 'gpu'"):
+        parse_config(
+            {
+                "compute": {"__default__": {"cluster_name": "c"}},
+                "jobs": {"train": {"compute": "gpu"}},
+            },
+            "azureml.yml",
+        )
+
+
+def test_loads_through_kedro_config_loader_with_env_layering(
+    make_project: Callable[..., Path],
+) -> None:
+    project = make_project()
+    prod = project / "conf" / "prod"
+    prod.mkdir()
+    (prod / "azureml.yml").write_text(
+        yaml.safe_dump({"compute": {"__default__": {"cluster_name": "prod-cpu"}}})
+    )
+    assert open_project(project).config.compute.resolve().cluster_name == "cpu-cluster"
+    assert open_project(project, env="prod").config.compute.resolve().cluster_name == "prod-cpu"
+
+
+def test_globals_templating_works(make_project: Callable[..., Path]) -> None:
+    project = make_project(
+        azureml={"compute": {"__default__": {"cluster_name": "${globals:cluster}"}}}
+    )
+    (project / "conf" / "base" / "globals.yml").write_text("cluster: from-globals\n")
+    assert open_project(project).config.compute.resolve().cluster_name == "from-globals"
+
+
+def test_missing_azureml_yml_says_where_to_create_it(make_project: Callable[..., Path]) -> None:
+    project = make_project(azureml=False)
+    with pytest.raises(ConfigError, match=r"no azureml.yml found.*conf/base/azureml.yml"):
+        open_project(project)
+
+
+def test_unreadable_azureml_yml_names_the_file(make_project: Callable[..., Path]) -> None:
+    project = make_project()
+    (project / "conf" / "base" / "azureml.yml").write_text("compute: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"azureml\.yml"):
+        open_project(project)
+
+
+def test_wrong_type_in_env_file_names_that_file(make_project: Callable[..., Path]) -> None:
+    project = make_project()
+    prod = project / "conf" / "prod"
+    prod.mkdir()
+    (prod / "azureml.yml").write_text("compute:\n  __default__:\n    instance_count: many\n")
+    with pytest.raises(ConfigError) as caught:
+        open_project(project, env="prod")
+    message = str(caught.value)
+    assert "compute.__default__.instance_count" in message
+    assert f"[set in {prod / 'azureml.yml'}]" in message
+
+
+def test_path_that_is_not_a_kedro_project(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError, match=r"no pyproject\.toml"):
+        open_project(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    with pytest.raises(ProjectError, match=r"no \[tool.kedro\] section"):
+        open_project(tmp_path)
+    with pytest.raises(ProjectError, match="not a directory"):
+        open_project(tmp_path / "missing")
