@@ -101,6 +101,7 @@ def compile_command(metadata: Any, output: Path | None, **options: Any) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
+    output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     click.echo(
         f"Wrote {len(compiled.steps)} step(s) of pipeline {options['pipeline']!r} to {output}"

@@ -66,9 +66,18 @@ class CompileOptions:
 
 def compile_pipeline(project: KedroProject, options: CompileOptions) -> CompiledPipeline:
     """Compile the selected pipeline of ``project`` into a ``CompiledPipeline``."""
+    pipeline = project.pipeline(options.pipeline_name, options.filters)
+    return compile_selected(project, pipeline, options)
+
+
+def compile_selected(
+    project: KedroProject, pipeline: Pipeline, options: CompileOptions
+) -> CompiledPipeline:
+    """Compile an already selected ``pipeline`` (``options.filters`` are not applied again)."""
     validate_run_id(options.run_id)
     params_word = _params_word(options.params)
-    pipeline = project.pipeline(options.pipeline_name, options.filters)
+    if not pipeline.nodes:
+        raise CompileError(f"pipeline {options.pipeline_name!r} has no nodes to compile")
     return _Compiler(project, options, pipeline, params_word).compile()
 
 
@@ -330,7 +339,7 @@ class _Compiler:
         asset_inputs = []
         for dataset, port in sorted(wiring.asset_inputs[index].items()):
             info = self.info(dataset)
-            asset_inputs.append(_asset_binding(port, info))
+            asset_inputs.append(_asset_binding(port, info, self.project.path))
             data_inputs.append(port)
             words += ["--input", encode_value(dataset), f"${{{{inputs.{port}}}}}"]
         for source in sorted(wiring.after[index]):
@@ -344,7 +353,7 @@ class _Compiler:
             outputs.append(port)
             words += ["--output", encode_value(dataset), f"${{{{outputs.{port}}}}}"]
             if dataset in wiring.asset_outputs[index]:
-                asset_outputs.append(_asset_binding(port, self.info(dataset)))
+                asset_outputs.append(_asset_binding(port, self.info(dataset), self.project.path))
         if wiring.needs_done[index]:
             outputs.append(DONE_PORT)
             words += ["--done", f"${{{{outputs.{DONE_PORT}}}}}"]
@@ -380,9 +389,10 @@ class _Wiring:
         return self.ports[dataset]
 
 
-def _asset_binding(port: str, info: DatasetInfo) -> AssetBinding:
+def _asset_binding(port: str, info: DatasetInfo, project_path: Path) -> AssetBinding:
     version = info.config.get("azureml_version")
     return AssetBinding(
+        local_root=project_path / str(info.config.get("root_dir", "data")),
         port=port,
         dataset=info.name,
         asset_name=str(info.config.get("azureml_dataset", info.name)),

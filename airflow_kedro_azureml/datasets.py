@@ -55,6 +55,7 @@ class _FolderDataset(AbstractDataset):
                 "(a path relative to the folder); set 'filepath_arg' if the dataset names "
                 "its path differently"
             )
+        config[filepath_arg] = _relative_to_project(str(config[filepath_arg]))
         relative = Path(str(config[filepath_arg]))
         if relative.is_absolute() or "://" in str(config[filepath_arg]):
             raise DatasetError(
@@ -261,6 +262,27 @@ class FolderPickleDataset(AbstractDataset):
 
     def _describe(self) -> dict[str, Any]:
         return {"folder": str(self._folder)}
+
+
+def _relative_to_project(filepath: str) -> str:
+    """Undo Kedro's making of a nested ``filepath`` absolute against the project root.
+
+    Kedro's context turns every relative ``filepath`` in the catalog, nested ones
+    included, into ``<project root>/<filepath>``; inside these wrappers it is meant
+    relative to the folder, so take the project root off again.
+    """
+    path = Path(filepath)
+    if not path.is_absolute():
+        return filepath
+    from kedro.utils import find_kedro_project
+
+    root = find_kedro_project(path.parent)
+    if root is None:
+        return filepath
+    try:
+        return path.relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return filepath
 
 
 def _version_sort_key(version: str) -> tuple[int, int, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from airflow_kedro_azureml.errors import CompileError
 from airflow_kedro_azureml.local import LocalStep
 
 RUN_ID_INPUT = "run_id"
@@ -49,6 +50,29 @@ class AssetBinding:
     asset_name: str
     asset_version: str | None
     asset_type: str
+    local_root: Path | None = None
+
+    def local_folder(self) -> Path:
+        """Where the local backend finds this asset version: ``local_root/name/version``.
+
+        Without a pinned version, the latest local version (numbers compare as numbers).
+        """
+        if self.local_root is None:
+            raise CompileError(f"asset input {self.dataset!r} has no local folder")
+        asset_dir = self.local_root / self.asset_name
+        version = self.asset_version
+        if version is None:
+            versions = sorted(
+                (entry.name for entry in asset_dir.glob("*") if entry.is_dir()),
+                key=lambda name: (0, int(name), "") if name.isdigit() else (1, 0, name),
+            )
+            if not versions:
+                raise CompileError(
+                    f"no local version of data asset {self.asset_name!r} (dataset "
+                    f"{self.dataset!r}) under {asset_dir}; put the data in {asset_dir / '1'}"
+                )
+            version = versions[-1]
+        return asset_dir / version
 
 
 @dataclass(frozen=True)
@@ -101,12 +125,19 @@ class CompiledPipeline:
         raise KeyError(name)
 
     def local_steps(self) -> list[LocalStep]:
-        """The steps in the shape the local backend runs."""
+        """The steps in the shape the local backend runs.
+
+        Data-asset inputs are bound to the asset's local version folder, as Azure ML
+        mounts the asset version.
+        """
         return [
             LocalStep(
                 name=step.name,
                 command=step.command,
-                inputs=step.input_bindings,
+                inputs={
+                    **step.input_bindings,
+                    **{b.port: str(b.local_folder()) for b in step.asset_inputs},
+                },
                 outputs=step.outputs,
                 environment_variables=dict(self.environment_variables),
             )

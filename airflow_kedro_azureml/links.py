@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import BaseOperatorLink, XCom
+from airflow.sdk import BaseOperatorLink
 
 JOB_URL_XCOM_KEY = "azureml_job_url"
 
@@ -16,5 +16,7 @@ class AzureMLJobLink(BaseOperatorLink):
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         """The studio URL the operator pushed after submitting, or '' before that."""
+        from airflow.providers.common.compat.sdk import XCom
+
         url = XCom.get_value(key=JOB_URL_XCOM_KEY, ti_key=ti_key)
         return url or ""

@@ -8,6 +8,6 @@ source scripts/env.sh
 export AIRFLOW_CONN_AZURE_ML_DEFAULT='{"conn_type": "azure_ml", "extra": {"backend": "local"}}'
 mkdir -p "$AIRFLOW_HOME"
 .venv/bin/airflow db migrate > "$AIRFLOW_HOME/db-migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/db-migrate.log"; exit 1; }
-.venv/bin/airflow dags test demand_forecasting_monthly "${1:-2026-11-10T06:00:00+00:00}"
+.venv/bin/airflow dags test demand_forecasting_monthly "${1:-2026-01-10T06:00:00+00:00}"
 echo "Forecast files:"
 find dags_examples/demand_forecasting/data/07_model_output -type f | sort

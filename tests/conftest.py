@@ -130,3 +130,13 @@ def make_project(tmp_path: Path) -> Callable[..., Path]:
 def toy_project(make_project: Callable[..., Path]) -> Path:
     """The standard toy project: double -> total -> report (report tagged 'gpu')."""
     return make_project()
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An AIRFLOW_HOME with a migrated metadata database, shared by the session."""
+    from tests.airflow_cli import migrate
+
+    home = tmp_path_factory.mktemp("airflow-home")
+    migrate(home)
+    return home

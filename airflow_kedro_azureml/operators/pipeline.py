@@ -24,7 +24,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_kedro_azureml import DEFAULT_CONNECTION_ID
 from airflow_kedro_azureml.errors import KedroAzureMLError
-from airflow_kedro_azureml.links import AzureMLJobLink
+from airflow_kedro_azureml.links import JOB_URL_XCOM_KEY, AzureMLJobLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -216,6 +216,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             runs_dir = project.path / runs_dir
         max_parallel = settings.local_max_parallel or local.max_parallel
         ti.xcom_push(key=JOB_NAME_XCOM_KEY, value=job_name)
+        ti.xcom_push(key=JOB_URL_XCOM_KEY, value=(runs_dir / job_name).as_uri())
         self.log.info("Running job %s on the local backend in %s", job_name, runs_dir / job_name)
         self._local_run = local_run_for(
             compiled,
