@@ -64,7 +64,12 @@ def to_pipeline_job(
             inputs[port] = Input(type="uri_folder")
         for binding in step.asset_inputs:
             inputs[binding.port] = Input(type=binding.asset_type)
-        outputs = {port: Output(type="uri_folder") for port in step.outputs}
+        outputs: dict[str, Any] = {port: Output(type="uri_folder") for port in step.outputs}
+        for binding in step.asset_outputs:
+            # A written asset becomes a new version named by the run id.
+            outputs[binding.port] = Output(
+                type="uri_folder", name=binding.asset_name, version=compiled.run_id
+            )
         node = command(
             name=step.name,
             display_name=step.display_name,
@@ -82,20 +87,6 @@ def to_pipeline_job(
                 instance_count=target.instance_count,
             )
         jobs[step.name] = node
-    for step in compiled.steps:
-        node = jobs[step.name]
-        for port, binding in step.inputs:
-            if port in (STEP_RUN_ID_PORT, STEP_PARAMS_PORT):
-                node.inputs[port] = binding
-                continue
-            source, source_port = _parent_output(binding)
-            if source is not None:
-                node.inputs[port] = jobs[source].outputs[source_port]
-        for binding in step.asset_inputs:
-            node.inputs[binding.port] = Input(
-                type=binding.asset_type,
-                path=_asset_path(binding.asset_name, binding.asset_version),
-            )
     default_target = compiled.computes.get("__default__")
     pipeline = PipelineJob(
         jobs=jobs,
@@ -107,6 +98,22 @@ def to_pipeline_job(
         description=identity.description,
         tags=dict(identity.tags),
     )
+    for step in compiled.steps:
+        node = jobs[step.name]
+        setattr(node.inputs, STEP_RUN_ID_PORT, pipeline.inputs[RUN_ID_INPUT])
+        setattr(node.inputs, STEP_PARAMS_PORT, pipeline.inputs[PARAMS_INPUT])
+        for port, binding in step.inputs:
+            if port in (STEP_RUN_ID_PORT, STEP_PARAMS_PORT):
+                continue
+            source, source_port = _parent_output(binding)
+            if source is not None:
+                setattr(node.inputs, port, jobs[source].outputs[source_port])
+        for binding in step.asset_inputs:
+            asset = Input(
+                type=binding.asset_type,
+                path=_asset_path(binding.asset_name, binding.asset_version),
+            )
+            setattr(node.inputs, binding.port, asset)
     return pipeline
 
 
@@ -146,6 +153,12 @@ def to_yaml(
         }
         if step.outputs:
             job["outputs"] = {port: {"type": "uri_folder"} for port in step.outputs}
+            for binding in step.asset_outputs:
+                job["outputs"][binding.port] = {
+                    "type": "uri_folder",
+                    "name": binding.asset_name,
+                    "version": compiled.run_id,
+                }
         compute = _compute_name(target)
         if compute:
             job["compute"] = f"azureml:{compute}"

@@ -21,6 +21,18 @@ FAILURE_STATUSES = frozenset({FAILED, CANCELED, NOT_RESPONDING})
 TERMINAL_STATUSES = SUCCESS_STATUSES | FAILURE_STATUSES
 
 
+def normalize(status: object) -> str | None:
+    """The plain status word: the SDK gives enum members (``JobStatus.FAILED``) or strings."""
+    if status is None:
+        return None
+    value = getattr(status, "value", status)
+    text = str(value)
+    for known in TERMINAL_STATUSES | {NOT_STARTED, QUEUED, PREPARING, STARTING, RUNNING}:
+        if text.lower() == known.lower():
+            return known
+    return text
+
+
 def is_terminal(status: str | None) -> bool:
     """True when a job in ``status`` will not change any more."""
     return status in TERMINAL_STATUSES

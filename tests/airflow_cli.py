@@ -11,8 +11,14 @@ from pathlib import Path
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 
 
-def airflow_env(home: Path, dags_folder: Path, connection_extra: dict | None) -> dict[str, str]:
-    """Environment for an Airflow CLI process with an ``azure_ml_default`` connection."""
+def airflow_env(
+    home: Path, dags_folder: Path, connection_extra: dict | None, connection: dict | None = None
+) -> dict[str, str]:
+    """Environment for an Airflow CLI process with an ``azure_ml_default`` connection.
+
+    ``connection`` is the whole connection (login, password, extra); ``connection_extra``
+    a shortcut for a connection with only extras.
+    """
     env = dict(os.environ)
     env.update(
         AIRFLOW_HOME=str(home),
@@ -22,10 +28,11 @@ def airflow_env(home: Path, dags_folder: Path, connection_extra: dict | None) ->
         KEDRO_DISABLE_TELEMETRY="true",
         DO_NOT_TRACK="1",
     )
-    if connection_extra is not None:
-        env["AIRFLOW_CONN_AZURE_ML_DEFAULT"] = json.dumps(
-            {"conn_type": "azure_ml", "extra": connection_extra}
-        )
+    if connection is None and connection_extra is not None:
+        connection = {"extra": connection_extra}
+    if connection is not None:
+        env["AIRFLOW_CONN_AZURE_ML_DEFAULT"] = json.dumps({"conn_type": "azure_ml", **connection})
+    env["AIRFLOW__KEDRO_AZUREML__POLL_INTERVAL"] = "0.5"
     return env
 
 
@@ -49,11 +56,15 @@ def dags_test(
     logical_date: str,
     connection_extra: dict | None,
     timeout: float = 600,
+    connection: dict | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``airflow dags test DAG DATE``; returns the finished process with its output."""
+    env = airflow_env(home, dags_folder, connection_extra, connection)
+    env.update(extra_env or {})
     return subprocess.run(
         [AIRFLOW, "dags", "test", dag_id, logical_date],
-        env=airflow_env(home, dags_folder, connection_extra),
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytest_plugins = ["airflow_kedro_azureml.testing.pytest_plugin"]
+
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
@@ -110,8 +112,9 @@ def write_project(
     )
     if azureml is not False:
         (base / "azureml.yml").write_text(yaml.safe_dump(azureml or DEFAULT_AZUREML))
-    (root / "data").mkdir()
-    (root / "data" / "raw.json").write_text("[1, 2, 3]")
+    raw = root / (catalog or TOY_CATALOG)["raw"]["filepath"]
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    raw.write_text("[1, 2, 3]")
     return root
 
 

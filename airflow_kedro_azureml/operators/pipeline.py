@@ -15,6 +15,8 @@ Example::
 
 from __future__ import annotations
 
+import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,14 +24,16 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_kedro_azureml import DEFAULT_CONNECTION_ID
+from airflow_kedro_azureml import DEFAULT_CONNECTION_ID, statuses
 from airflow_kedro_azureml.errors import KedroAzureMLError
+from airflow_kedro_azureml.job_progress import StepState, failure_message, progress_line
 from airflow_kedro_azureml.links import JOB_URL_XCOM_KEY, AzureMLJobLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_kedro_azureml.connection import ConnectionSettings
+    from airflow_kedro_azureml.hooks.azureml import AzureMLHook
     from airflow_kedro_azureml.job_spec import CompiledPipeline
     from airflow_kedro_azureml.kedro_project import KedroProject
     from airflow_kedro_azureml.local import LocalPipelineRun
@@ -55,6 +59,8 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         defaults to ``execution.node_grouping`` of azureml.yml.
     :param run_id: the run identity (a Kedro save version); derived from the DAG run
         when unset, so every task of one DAG run shares it.
+    :param poll_interval: seconds between status checks of the Azure ML job; defaults to
+        the Airflow setting ``[kedro_azureml] poll_interval`` (30).
     """
 
     template_fields: Sequence[str] = (
@@ -100,6 +106,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         display_name: str | None = None,
         description: str | None = None,
         job_tags: dict[str, str] | None = None,
+        poll_interval: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -121,7 +128,12 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         self.display_name = display_name
         self.description = description
         self.job_tags = job_tags or {}
+        self.poll_interval = (
+            poll_interval if poll_interval is not None else _default_poll_interval()
+        )
         self._local_run: LocalPipelineRun | None = None
+        self._job_name: str | None = None
+        self._hook: AzureMLHook | None = None
 
     # -- Airflow entry points ---------------------------------------------------------------
 
@@ -142,14 +154,15 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         ti.xcom_push(key=RUN_ID_XCOM_KEY, value=run_id)
         if settings.is_local:
             return self._run_locally(ti, project, compiled, job_name, settings)
-        hook.require_azure()
-        return job_name
+        return self._run_on_azure(context, hook, project, compiled, job_name, run_id)
 
     def on_kill(self) -> None:
-        """Stop the job when Airflow kills the task."""
+        """Stop the job when Airflow kills the task (nothing to do before submission)."""
         if self._local_run is not None:
             self.log.info("Task killed: cancelling the local pipeline run")
             self._local_run.cancel()
+        if self._job_name is not None and self._hook is not None:
+            self._cancel_azure_job("task killed")
 
     # -- steps of execute -------------------------------------------------------------------
 
@@ -232,3 +245,201 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             message = self._local_run.failure_message() or f"job {job_name} ended {status}"
             raise AirflowException(f"Kedro pipeline {self.pipeline!r} {status.lower()}: {message}")
         return job_name
+
+    # -- Azure ML -----------------------------------------------------------------------------
+
+    def _run_on_azure(
+        self,
+        context: Context,
+        hook: AzureMLHook,
+        project: KedroProject,
+        compiled: CompiledPipeline,
+        job_name: str,
+        run_id: str,
+    ) -> str:
+        from airflow_kedro_azureml.connection import WorkspaceRef
+
+        configured = project.config.workspace.resolve() if project.config.workspace else None
+        if configured is not None:
+            hook._fallback_workspace = WorkspaceRef(
+                configured.subscription_id, configured.resource_group, configured.name
+            )
+        try:
+            hook.workspace  # noqa: B018 - validates the workspace before any request
+        except ValueError as error:
+            raise AirflowFailException(str(error)) from None
+        self._hook = hook
+        job = hook.find_job(job_name)
+        if job is None:
+            self._check_computes(hook, compiled)
+            job = self._submit(context, hook, compiled, job_name, run_id)
+        else:
+            self.log.info(
+                "Job %s already exists (status %s): re-attaching instead of submitting again",
+                job_name,
+                job.status,
+            )
+        self._job_name = job_name
+        ti = context["ti"]
+        ti.xcom_push(key=JOB_NAME_XCOM_KEY, value=job_name)
+        ti.xcom_push(key=JOB_URL_XCOM_KEY, value=getattr(job, "studio_url", None) or "")
+        self.log.info("Azure ML job %s: %s", job_name, getattr(job, "studio_url", ""))
+        return self._wait(hook, job_name, len(compiled.steps))
+
+    def _check_computes(self, hook: AzureMLHook, compiled: CompiledPipeline) -> None:
+        missing = []
+        for key, target in sorted(compiled.computes.items()):
+            if target.serverless or not target.cluster_name:
+                continue
+            if not hook.compute_exists(target.cluster_name):
+                steps = [step.name for step in compiled.steps if step.compute == key]
+                missing.append(f"{target.cluster_name!r} (compute {key!r}, steps {steps})")
+        if missing:
+            raise AirflowFailException(
+                "the workspace has no compute "
+                + "; no compute ".join(missing)
+                + ": create it, or fix 'compute' in azureml.yml; nothing was submitted"
+            )
+
+    def _submit(
+        self,
+        context: Context,
+        hook: AzureMLHook,
+        compiled: CompiledPipeline,
+        job_name: str,
+        run_id: str,
+    ) -> Any:
+        from airflow_kedro_azureml.azureml_job import JobIdentity, to_pipeline_job
+        from airflow_kedro_azureml.code_snapshot import build_snapshot
+
+        ti = context["ti"]
+        tags = {
+            "airflow_dag_id": self.dag_id,
+            "airflow_run_id": ti.run_id,
+            "airflow_task_id": self.task_id,
+            "airflow_try_number": str(ti.try_number),
+            "kedro_pipeline": self.pipeline,
+            "kedro_env": self.env or "",
+            "kedro_run_id": run_id,
+            **{str(key): str(value) for key, value in self.job_tags.items()},
+        }
+        identity = JobIdentity(
+            name=job_name,
+            experiment_name=self.experiment_name or compiled.experiment_name or self.dag_id,
+            display_name=self.display_name or f"{self.dag_id}.{self.task_id}",
+            description=self.description,
+            tags=tags,
+        )
+        with tempfile.TemporaryDirectory(prefix="kedro-azureml-code-") as snapshot:
+            files = build_snapshot(compiled.code_directory, Path(snapshot))
+            self.log.info("Code snapshot: %d file(s) from %s", len(files), compiled.code_directory)
+            job = to_pipeline_job(compiled, identity, code=snapshot)
+            return self._submit_once(hook, job, job_name, identity.experiment_name)
+
+    def _submit_once(self, hook: AzureMLHook, job: Any, job_name: str, experiment: Any) -> Any:
+        """Submit; after a lost answer, look the job up rather than submit it twice."""
+        from azure.ai.ml.exceptions import MlException
+        from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
+        attempts = 3
+        for attempt in range(1, attempts + 1):
+            try:
+                return hook.submit_pipeline_job(job, experiment_name=experiment)
+            except MlException as error:
+                # The SDK validates (environment, compute, inputs) before the job PUT.
+                message = " ".join(str(error).split())
+                raise AirflowFailException(
+                    f"Azure ML refused the job {job_name}; nothing was submitted: {message}"
+                ) from None
+            except (ServiceRequestError, ServiceResponseError) as error:
+                existing = hook.find_job(job_name)
+                if existing is not None:
+                    self.log.warning("Submission answer lost (%s); the job exists", error)
+                    return existing
+                if attempt == attempts:
+                    raise
+                self.log.warning("Submission failed (%s); trying again", error)
+                time.sleep(min(2**attempt, 10))
+        raise AssertionError("unreachable")
+
+    def _wait(self, hook: AzureMLHook, job_name: str, total_steps: int) -> str:
+        from airflow.sdk.exceptions import AirflowTaskTimeout
+
+        last_line = ""
+        try:
+            while True:
+                status, steps = self._poll(hook, job_name)
+                if steps is not None:
+                    line = progress_line(steps, total_steps)
+                    if line != last_line:
+                        self.log.info("Job %s %s: %s", job_name, status, line)
+                        last_line = line
+                if statuses.is_terminal(status):
+                    break
+                time.sleep(self.poll_interval)
+        except AirflowTaskTimeout:
+            self._cancel_azure_job("task timed out")
+            raise
+        if statuses.is_success(status):
+            self.log.info("Job %s completed", job_name)
+            return job_name
+        steps = self._poll(hook, job_name, with_errors=True)[1] or []
+        raise AirflowException(failure_message(job_name, status, steps))
+
+    def _poll(
+        self, hook: AzureMLHook, job_name: str, with_errors: bool = False
+    ) -> tuple[str | None, list[StepState] | None]:
+        """One look at the job and its steps; transient errors are logged, not raised."""
+        from azure.core.exceptions import HttpResponseError, ServiceRequestError
+
+        try:
+            status = statuses.normalize(hook.get_job(job_name).status)
+        except (ServiceRequestError, HttpResponseError) as error:
+            if (
+                isinstance(error, HttpResponseError)
+                and (error.status_code or 0) < 500
+                and (error.status_code != 429)
+            ):
+                raise
+            self.log.warning("Could not get job %s (%s); will try again", job_name, error)
+            return None, None
+        try:
+            children = hook.list_child_jobs(job_name)
+        except (ServiceRequestError, HttpResponseError) as error:
+            self.log.warning("Could not list the steps of %s (%s)", job_name, error)
+            return status, None
+        states = [_step_state(child) for child in children]
+        if with_errors:
+            names = {id(state): child.name for state, child in zip(states, children, strict=True)}
+            states = [
+                StepState(state.name, state.status, hook.get_step_error(names[id(state)]))
+                if state.status == statuses.FAILED
+                else state
+                for state in states
+            ]
+        return status, states
+
+    def _cancel_azure_job(self, reason: str) -> None:
+        assert self._hook is not None and self._job_name is not None
+        self.log.info("%s: cancelling Azure ML job %s", reason.capitalize(), self._job_name)
+        try:
+            self._hook.cancel_job(self._job_name)
+        except Exception as error:  # cancelling is best effort; say why it failed
+            self.log.error("Could not cancel job %s: %s", self._job_name, error)
+
+
+def _default_poll_interval() -> float:
+    from airflow.configuration import conf
+
+    return conf.getfloat("kedro_azureml", "poll_interval", fallback=30.0)
+
+
+def _step_state(child: Any) -> StepState:
+    """A step job's name (its node name in the pipeline), status and error message."""
+    properties = getattr(child, "properties", None) or {}
+    name = (
+        properties.get("azureml.nodeid")
+        or getattr(child, "display_name", None)
+        or getattr(child, "name", "?")
+    )
+    return StepState(name=str(name), status=statuses.normalize(child.status) or "")

@@ -1,0 +1,1 @@
+"""Route groups of the emulator, one module per kind of Azure resource."""

@@ -1,0 +1,1 @@
+"""Tests of airflow_kedro_azureml.testing, the Azure ML REST emulator."""
