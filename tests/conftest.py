@@ -112,7 +112,7 @@ def write_project(
     )
     if azureml is not False:
         (base / "azureml.yml").write_text(yaml.safe_dump(azureml or DEFAULT_AZUREML))
-    raw = root / (catalog or TOY_CATALOG)["raw"]["filepath"]
+    raw = root / (catalog or TOY_CATALOG)["raw"].get("filepath", "data/raw.json")
     raw.parent.mkdir(parents=True, exist_ok=True)
     raw.write_text("[1, 2, 3]")
     return root

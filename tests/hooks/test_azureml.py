@@ -1,0 +1,135 @@
+"""Tests for AzureMLHook: credential choice, workspace precedence, real requests to the emulator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from airflow_kedro_azureml.connection import WorkspaceRef
+from airflow_kedro_azureml.hooks.azureml import AzureMLHook
+
+TENANT = "11111111-2222-3333-4444-555555555555"
+CLIENT_ID = "0a1b2c3d-0000-4000-8000-00000000c11e"
+SECRET = "another-s3cret-for-hook-tests"
+
+
+def use_connection(monkeypatch: pytest.MonkeyPatch, **connection: object) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AZURE_ML_DEFAULT", json.dumps({"conn_type": "azure_ml", **connection})
+    )
+
+
+def emulator_connection(monkeypatch, emulator, secret: str = SECRET) -> None:
+    emulator.add_service_principal(TENANT, CLIENT_ID, SECRET)
+    use_connection(
+        monkeypatch,
+        login=CLIENT_ID,
+        password=secret,
+        extra={
+            "tenant_id": TENANT,
+            "subscription_id": emulator.subscription_id,
+            "resource_group": emulator.resource_group,
+            "workspace_name": emulator.workspace_name,
+            "authority_host": emulator.url,
+            "disable_instance_discovery": True,
+        },
+    )
+
+
+@pytest.mark.timeout(120)
+def test_test_connection_makes_a_real_request(monkeypatch, azureml_emulator) -> None:
+    emulator_connection(monkeypatch, azureml_emulator)
+    azureml_emulator.reset_requests()
+    ok, message = AzureMLHook().test_connection()
+    assert ok, message
+    assert "ws-emulator" in message
+    workspace_gets = azureml_emulator.requests(method="GET", path_regex=r"/workspaces/ws-emulator$")
+    assert len(workspace_gets) == 1
+
+
+@pytest.mark.timeout(120)
+def test_test_connection_reports_a_wrong_secret(monkeypatch, azureml_emulator) -> None:
+    emulator_connection(monkeypatch, azureml_emulator, secret="not-the-secret")
+    ok, message = AzureMLHook().test_connection()
+    assert not ok
+    assert "AADSTS7000215" in message
+    assert "not-the-secret" not in message
+
+
+@pytest.mark.timeout(120)
+def test_test_connection_reports_a_missing_workspace(monkeypatch, azureml_emulator) -> None:
+    emulator_connection(monkeypatch, azureml_emulator)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AZURE_ML_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "azure_ml",
+                "login": CLIENT_ID,
+                "password": SECRET,
+                "extra": {
+                    "tenant_id": TENANT,
+                    "subscription_id": azureml_emulator.subscription_id,
+                    "resource_group": azureml_emulator.resource_group,
+                    "workspace_name": "no-such-workspace",
+                    "authority_host": azureml_emulator.url,
+                    "disable_instance_discovery": True,
+                },
+            }
+        ),
+    )
+    ok, message = AzureMLHook().test_connection()
+    assert not ok
+    assert message
+
+
+def test_service_principal_secret_gives_client_secret_credential(monkeypatch) -> None:
+    from azure.identity import ClientSecretCredential
+
+    use_connection(monkeypatch, login=CLIENT_ID, password=SECRET, extra={"tenant_id": TENANT})
+    assert isinstance(AzureMLHook().get_credential(), ClientSecretCredential)
+
+
+def test_secret_without_tenant_is_a_clear_error(monkeypatch) -> None:
+    use_connection(monkeypatch, login=CLIENT_ID, password=SECRET, extra={})
+    with pytest.raises(ValueError, match="needs the extra 'tenant_id'") as caught:
+        AzureMLHook().get_credential()
+    assert SECRET not in str(caught.value)
+
+
+def test_managed_identity_and_default_chain(monkeypatch) -> None:
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+    use_connection(monkeypatch, extra={"managed_identity_client_id": "mi-client"})
+    assert isinstance(AzureMLHook().get_credential(), ManagedIdentityCredential)
+    use_connection(monkeypatch, extra={})
+    assert isinstance(AzureMLHook().get_credential(), DefaultAzureCredential)
+
+
+def test_workload_identity(monkeypatch, tmp_path) -> None:
+    from azure.identity import WorkloadIdentityCredential
+
+    token_file = tmp_path / "token"
+    token_file.write_text("federated")
+    use_connection(
+        monkeypatch,
+        login=CLIENT_ID,
+        extra={
+            "workload_identity": "true",
+            "tenant_id": TENANT,
+            "federated_token_file": str(token_file),
+        },
+    )
+    assert isinstance(AzureMLHook().get_credential(), WorkloadIdentityCredential)
+
+
+def test_connection_workspace_wins_over_config(monkeypatch) -> None:
+    use_connection(monkeypatch, extra={"workspace_name": "from-connection"})
+    hook = AzureMLHook(workspace=WorkspaceRef("sub", "rg", "from-config"))
+    assert hook.workspace == WorkspaceRef("sub", "rg", "from-connection")
+
+
+def test_incomplete_workspace_names_what_is_missing(monkeypatch) -> None:
+    use_connection(monkeypatch, extra={"workspace_name": "w"})
+    with pytest.raises(ValueError, match="no subscription_id, resource_group"):
+        AzureMLHook().workspace  # noqa: B018
