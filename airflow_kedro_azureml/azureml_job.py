@@ -6,6 +6,8 @@ when it submits them, so objects must never be reused across submissions.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +22,7 @@ from airflow_kedro_azureml.job_spec import (
     STEP_RUN_ID_PORT,
     CompiledPipeline,
     ComputeTarget,
+    StepSpec,
 )
 
 if TYPE_CHECKING:
@@ -44,9 +47,14 @@ def to_pipeline_job(
     identity: JobIdentity | None = None,
     code: str | Path | None = None,
 ) -> PipelineJob:
-    """Build the SDK ``PipelineJob`` for ``compiled`` (``code`` overrides the code folder)."""
-    from azure.ai.ml import Input, Output, command
-    from azure.ai.ml.entities import Environment, JobResourceConfiguration, PipelineJob
+    """A self-contained SDK ``PipelineJob``: every step an inline component with ``code``.
+
+    ``code`` overrides the code folder. Submitting it lets the SDK upload code and
+    register one anonymous component per step; ``submission`` registers components
+    itself to send fewer requests.
+    """
+    from azure.ai.ml import command
+    from azure.ai.ml.entities import Environment
 
     identity = identity or JobIdentity()
     code_path = str(code if code is not None else compiled.code_directory)
@@ -56,20 +64,7 @@ def to_pipeline_job(
     jobs: dict[str, Any] = {}
     for step in compiled.steps:
         target = compiled.computes[step.compute]
-        inputs: dict[str, Any] = {
-            STEP_RUN_ID_PORT: Input(type="string"),
-            STEP_PARAMS_PORT: Input(type="string"),
-        }
-        for port in step.data_inputs:
-            inputs[port] = Input(type="uri_folder")
-        for binding in step.asset_inputs:
-            inputs[binding.port] = Input(type=binding.asset_type)
-        outputs: dict[str, Any] = {port: Output(type="uri_folder") for port in step.outputs}
-        for binding in step.asset_outputs:
-            # A written asset becomes a new version named by the run id.
-            outputs[binding.port] = Output(
-                type="uri_folder", name=binding.asset_name, version=compiled.run_id
-            )
+        inputs, outputs = _step_io(compiled, step)
         node = command(
             name=step.name,
             display_name=step.display_name,
@@ -81,17 +76,119 @@ def to_pipeline_job(
             compute=_compute_name(target),
             environment_variables=dict(compiled.environment_variables) or None,
         )
-        if target.serverless or target.instance_type:
-            node.resources = JobResourceConfiguration(
-                instance_type=target.instance_type,
-                instance_count=target.instance_count,
-            )
+        _set_resources(node, target)
         jobs[step.name] = node
-    default_target = compiled.computes.get("__default__")
+    default = compiled.computes.get("__default__")
+    return _pipeline_job(compiled, identity, jobs, _compute_name(default))
+
+
+def step_component(
+    compiled: CompiledPipeline, step: StepSpec, name: str, environment_id: str, code_hash: str
+) -> Any:
+    """The registrable ``CommandComponent`` of ``step``; its version is a hash of its content.
+
+    Steps with the same command, ports, environment and code share one version, and a
+    version the workspace already has never needs to be sent again.
+    """
+    from azure.ai.ml.entities import CommandComponent
+
+    inputs, outputs = _step_io(compiled, step, for_component=True)
+    content = {
+        "command": step.command,
+        "inputs": {port: spec.type for port, spec in sorted(inputs.items())},
+        "outputs": sorted(outputs),
+        "environment": environment_id,
+        "code": code_hash,
+    }
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()
+    return CommandComponent(
+        name=name,
+        version=digest[:32],
+        display_name=step.display_name,
+        command=step.command,
+        environment=environment_id,
+        inputs=inputs,
+        outputs=outputs,
+        is_deterministic=True,
+    )
+
+
+def to_registered_pipeline_job(
+    compiled: CompiledPipeline,
+    identity: JobIdentity,
+    component_ids: dict[str, str],
+    compute_id: dict[str, str],
+) -> PipelineJob:
+    """A ``PipelineJob`` whose steps use registered components (``step -> component id``).
+
+    ``compute_id`` maps compute keys of ``compiled`` to compute ARM ids, so the SDK
+    has nothing left to look up per step.
+    """
+    from azure.ai.ml.entities import Command
+
+    jobs: dict[str, Any] = {}
+    for step in compiled.steps:
+        target = compiled.computes[step.compute]
+        inputs, outputs = _step_io(compiled, step)
+        node = Command(
+            component=component_ids[step.name],
+            inputs={port: None for port in inputs},
+            outputs=outputs,
+            compute=compute_id.get(step.compute),
+            environment_variables=dict(compiled.environment_variables) or None,
+        )
+        node.name = step.name
+        node.display_name = step.display_name
+        _set_resources(node, target)
+        jobs[step.name] = node
+    default = compute_id.get("__default__")
+    return _pipeline_job(compiled, identity, jobs, default)
+
+
+def _step_io(
+    compiled: CompiledPipeline, step: StepSpec, for_component: bool = False
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The step's input and output declarations (asset outputs named on the node only)."""
+    from azure.ai.ml import Input, Output
+
+    inputs: dict[str, Any] = {
+        STEP_RUN_ID_PORT: Input(type="string"),
+        STEP_PARAMS_PORT: Input(type="string"),
+    }
+    for port in step.data_inputs:
+        inputs[port] = Input(type="uri_folder")
+    for binding in step.asset_inputs:
+        inputs[binding.port] = Input(type=binding.asset_type)
+    outputs: dict[str, Any] = {port: Output(type="uri_folder") for port in step.outputs}
+    if not for_component:
+        for binding in step.asset_outputs:
+            # A written asset becomes a new version named by the run id.
+            outputs[binding.port] = Output(
+                type="uri_folder", name=binding.asset_name, version=compiled.run_id
+            )
+    return inputs, outputs
+
+
+def _set_resources(node: Any, target: ComputeTarget) -> None:
+    if target.serverless or target.instance_type:
+        from azure.ai.ml.entities import JobResourceConfiguration
+
+        node.resources = JobResourceConfiguration(
+            instance_type=target.instance_type, instance_count=target.instance_count
+        )
+
+
+def _pipeline_job(
+    compiled: CompiledPipeline, identity: JobIdentity, jobs: dict[str, Any], compute: str | None
+) -> PipelineJob:
+    """Wrap step nodes into a ``PipelineJob`` and bind every step input."""
+    from azure.ai.ml import Input
+    from azure.ai.ml.entities import PipelineJob
+
     pipeline = PipelineJob(
         jobs=jobs,
         inputs={RUN_ID_INPUT: compiled.run_id, PARAMS_INPUT: compiled.params_word},
-        compute=_compute_name(default_target) if default_target else None,
+        compute=compute,
         name=identity.name,
         experiment_name=identity.experiment_name or compiled.experiment_name,
         display_name=identity.display_name,
@@ -103,8 +200,6 @@ def to_pipeline_job(
         setattr(node.inputs, STEP_RUN_ID_PORT, pipeline.inputs[RUN_ID_INPUT])
         setattr(node.inputs, STEP_PARAMS_PORT, pipeline.inputs[PARAMS_INPUT])
         for port, binding in step.inputs:
-            if port in (STEP_RUN_ID_PORT, STEP_PARAMS_PORT):
-                continue
             source, source_port = _parent_output(binding)
             if source is not None:
                 setattr(node.inputs, port, jobs[source].outputs[source_port])

@@ -145,6 +145,7 @@ class _Compiler:
             image=execution.image,
             environment_variables=dict(sorted(execution.environment_variables.items())),
             experiment_name=execution.experiment_name,
+            package_name=self.project.package_name,
         )
 
     # -- nodes ------------------------------------------------------------------------------

@@ -111,6 +111,7 @@ class CompiledPipeline:
     image: str | None
     environment_variables: dict[str, str] = field(default_factory=dict)
     experiment_name: str | None = None
+    package_name: str = ""
 
     @property
     def pipeline_inputs(self) -> dict[str, str]:

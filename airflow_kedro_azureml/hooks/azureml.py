@@ -8,6 +8,7 @@ request. It never opens an interactive browser login.
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -120,6 +121,10 @@ class AzureMLHook(BaseHook):
         """One ``MLClient`` for this hook's workspace (SDK telemetry off)."""
         from azure.ai.ml import MLClient
 
+        # azure-core logs every request's headers at INFO: noise in a task log.
+        logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(
+            logging.WARNING
+        )
         workspace = self.workspace
         kwargs: dict[str, Any] = {"enable_telemetry": False, "show_progress": False}
         if self.settings.cloud:
@@ -132,11 +137,79 @@ class AzureMLHook(BaseHook):
             **kwargs,
         )
 
+    # -- workspace assets ---------------------------------------------------------------------
+
+    @property
+    def workspace_arm_id(self) -> str:
+        """``/subscriptions/.../workspaces/NAME`` of this hook's workspace."""
+        workspace = self.workspace
+        return (
+            f"/subscriptions/{workspace.subscription_id}/resourceGroups/"
+            f"{workspace.resource_group}/providers/Microsoft.MachineLearningServices/"
+            f"workspaces/{workspace.workspace_name}"
+        )
+
+    def compute_arm_id(self, name: str) -> str:
+        """The ARM id of compute ``name`` (no request)."""
+        return f"{self.workspace_arm_id}/computes/{name}"
+
+    def environment_arm_id(self, environment: str | None, image: str | None) -> str:
+        """The ARM id of a step environment, resolved once per submission.
+
+        ``name@label`` (e.g. ``@latest``) costs one request; ``name:version`` and ARM
+        ids cost none; a docker ``image`` registers (or finds) an anonymous environment.
+        """
+        if image:
+            from azure.ai.ml.entities import Environment
+
+            return self.client.environments.create_or_update(Environment(image=image)).id
+        if not environment:
+            raise ValueError(
+                "azureml.yml sets neither 'execution.environment' nor 'execution.image'"
+            )
+        reference = environment.removeprefix("azureml:")
+        if reference.startswith("/subscriptions/"):
+            return reference
+        if "@" in reference:
+            name, label = reference.split("@", 1)
+            return self.client.environments.get(name=name, label=label).id
+        if ":" in reference:
+            name, version = reference.split(":", 1)
+            return f"{self.workspace_arm_id}/environments/{name}/versions/{version}"
+        return self.client.environments.get(name=reference, label="latest").id
+
+    def component_versions(self, name: str) -> set[str]:
+        """The versions of component ``name`` the workspace has (one listing)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return {component.version for component in self.client.components.list(name=name)}
+        except ResourceNotFoundError:
+            return set()
+
+    def create_component(self, component: Any) -> Any:
+        """Register a component version (uploading its code if it is a local folder)."""
+        return self.client.components.create_or_update(component)
+
     # -- jobs ---------------------------------------------------------------------------------
 
-    def submit_pipeline_job(self, job: PipelineJob, experiment_name: str | None = None) -> Job:
-        """Create the pipeline job (uploading code and components it needs)."""
-        return self.client.jobs.create_or_update(job, experiment_name=experiment_name)
+    def submit_pipeline_job(
+        self,
+        job: PipelineJob,
+        experiment_name: str | None = None,
+        computes_checked: bool = False,
+    ) -> Job:
+        """Create the pipeline job (uploading code and components it needs).
+
+        With ``computes_checked`` (the caller has looked each distinct compute up),
+        the SDK's offline validation runs here and its per-step compute lookups are
+        skipped: one request per compute instead of one per step.
+        """
+        if computes_checked:
+            job._validate(raise_error=True)
+        return self.client.jobs.create_or_update(
+            job, experiment_name=experiment_name, skip_validation=computes_checked
+        )
 
     def get_job(self, name: str) -> Job:
         """The job called ``name``."""

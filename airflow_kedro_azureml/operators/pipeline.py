@@ -309,7 +309,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         job_name: str,
         run_id: str,
     ) -> Any:
-        from airflow_kedro_azureml.azureml_job import JobIdentity, to_pipeline_job
+        from airflow_kedro_azureml.azureml_job import JobIdentity
         from airflow_kedro_azureml.code_snapshot import build_snapshot
 
         ti = context["ti"]
@@ -333,18 +333,24 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         with tempfile.TemporaryDirectory(prefix="kedro-azureml-code-") as snapshot:
             files = build_snapshot(compiled.code_directory, Path(snapshot))
             self.log.info("Code snapshot: %d file(s) from %s", len(files), compiled.code_directory)
-            job = to_pipeline_job(compiled, identity, code=snapshot)
-            return self._submit_once(hook, job, job_name, identity.experiment_name)
+            return self._submit_once(hook, compiled, identity, Path(snapshot))
 
-    def _submit_once(self, hook: AzureMLHook, job: Any, job_name: str, experiment: Any) -> Any:
+    def _submit_once(
+        self, hook: AzureMLHook, compiled: CompiledPipeline, identity: Any, code_dir: Path
+    ) -> Any:
         """Submit; after a lost answer, look the job up rather than submit it twice."""
+        from airflow_kedro_azureml.submission import submit_compiled
+
+        job_name = identity.name
         from azure.ai.ml.exceptions import MlException
         from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
         attempts = 3
         for attempt in range(1, attempts + 1):
             try:
-                return hook.submit_pipeline_job(job, experiment_name=experiment)
+                return submit_compiled(
+                    hook, compiled, identity, code_dir, log=self.log, computes_checked=True
+                )
             except MlException as error:
                 # The SDK validates (environment, compute, inputs) before the job PUT.
                 message = " ".join(str(error).split())

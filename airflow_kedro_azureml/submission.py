@@ -1,0 +1,96 @@
+"""Submit a compiled pipeline as one Azure ML job with as few requests as possible.
+
+The SDK, left to itself, resolves the compute, environment and code of every
+step one request at a time and re-sends every step's component on every
+submission. Here the environment and computes are resolved once, step
+components are registered under one name with content-hash versions (one
+listing tells which the workspace already has), the code snapshot is uploaded
+with the first new component only, and the job then references registered
+components. A warm submission of an unchanged project sends no component and
+no code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_kedro_azureml.azureml_job import (
+    JobIdentity,
+    step_component,
+    to_registered_pipeline_job,
+)
+from airflow_kedro_azureml.job_spec import CompiledPipeline
+
+if TYPE_CHECKING:
+    from airflow_kedro_azureml.hooks.azureml import AzureMLHook
+
+
+def snapshot_hash(code_dir: Path) -> str:
+    """A hash of every file's path and content under ``code_dir``."""
+    digest = hashlib.sha256()
+    for path in sorted(code_dir.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(code_dir).as_posix().encode("utf-8") + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def component_name(compiled: CompiledPipeline) -> str:
+    """``kedro_<package>_<pipeline>``: one component name per project pipeline."""
+    raw = f"kedro_{compiled.package_name or 'project'}_{compiled.pipeline_name}".lower()
+    return re.sub(r"[^a-z0-9_]+", "_", raw).strip("_")[:200]
+
+
+def submit_compiled(
+    hook: AzureMLHook,
+    compiled: CompiledPipeline,
+    identity: JobIdentity,
+    code_dir: Path,
+    log: Any = None,
+    computes_checked: bool = False,
+) -> Any:
+    """Register what the workspace lacks, then create the pipeline job; return it.
+
+    ``computes_checked``: the caller has looked up every distinct compute, so the
+    SDK need not look one up per step.
+    """
+    environment_id = hook.environment_arm_id(compiled.environment, compiled.image)
+    code_hash = snapshot_hash(code_dir)
+    name = component_name(compiled)
+    components = {
+        step.name: step_component(compiled, step, name, environment_id, code_hash)
+        for step in compiled.steps
+    }
+    existing = hook.component_versions(name)
+    code: Any = str(code_dir)
+    created = 0
+    for component in components.values():
+        if component.version in existing:
+            continue
+        component.code = code
+        registered = hook.create_component(component)
+        code = registered.code  # the uploaded snapshot's ARM id, for the next components
+        existing.add(component.version)
+        created += 1
+    if log is not None:
+        log.info(
+            "Components %s: %d new version(s), %d already in the workspace",
+            name,
+            created,
+            len({c.version for c in components.values()}) - created,
+        )
+    component_ids = {
+        step: f"azureml:{name}:{component.version}" for step, component in components.items()
+    }
+    compute_ids = {
+        key: hook.compute_arm_id(target.cluster_name)
+        for key, target in compiled.computes.items()
+        if target.cluster_name and not target.serverless
+    }
+    job = to_registered_pipeline_job(compiled, identity, component_ids, compute_ids)
+    return hook.submit_pipeline_job(
+        job, experiment_name=identity.experiment_name, computes_checked=computes_checked
+    )

@@ -1,0 +1,92 @@
+"""Tests for submission: components registered once per content, code uploaded once, over HTTPS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from airflow_kedro_azureml.azureml_job import JobIdentity
+from airflow_kedro_azureml.code_snapshot import build_snapshot
+from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
+from airflow_kedro_azureml.connection import ConnectionSettings
+from airflow_kedro_azureml.hooks.azureml import AzureMLHook
+from airflow_kedro_azureml.kedro_project import open_project
+from airflow_kedro_azureml.submission import component_name, snapshot_hash, submit_compiled
+
+RUN_ID = "2026-11-10T06.00.00.000Z"
+CATALOG = {"raw": {"type": "json.JSONDataset", "filepath": "inputs/raw.json"}}
+
+
+def emulator_hook(emulator) -> AzureMLHook:
+    hook = AzureMLHook()
+    hook.settings = ConnectionSettings(
+        subscription_id=emulator.subscription_id,
+        resource_group=emulator.resource_group,
+        workspace_name=emulator.workspace_name,
+    )
+    hook.client = emulator.ml_client()
+    return hook
+
+
+def submit(emulator, project: Path, tmp_path: Path, name: str):
+    from azure.ai.ml.entities import Environment
+
+    emulator.ml_client().environments.create_or_update(
+        Environment(name="kedro-env", version="1", image="python:3.11-slim")
+    )
+    compiled = compile_pipeline(
+        open_project(project), CompileOptions(pipeline_name="toy", run_id=RUN_ID)
+    )
+    code = tmp_path / name
+    code.mkdir()
+    build_snapshot(project, code)
+    emulator.reset_requests()
+    job = submit_compiled(
+        emulator_hook(emulator), compiled, JobIdentity(name=name), code, computes_checked=True
+    )
+    return compiled, job
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.azureml_emulator(computes=["cpu-cluster", "gpu-cluster"], execute_jobs=False)
+def test_warm_submission_sends_no_component_and_no_code(
+    azureml_emulator, make_project: Callable[..., Path], tmp_path: Path
+) -> None:
+    project = make_project(catalog=CATALOG)
+    compiled, first = submit(azureml_emulator, project, tmp_path, "job_cold")
+    assert first.name == "job_cold"
+    assert len(azureml_emulator.requests(method="PUT", path_regex=r"/components/")) == 3
+    assert azureml_emulator.requests(method="PUT", path_regex=r"^/emulatorstorage/")
+    _, second = submit(azureml_emulator, project, tmp_path, "job_warm")
+    assert second.name == "job_warm"
+    assert azureml_emulator.requests(method="PUT", path_regex=r"/components/") == []
+    assert azureml_emulator.requests(path_regex=r"^/emulatorstorage/") == []
+    assert azureml_emulator.requests(path_regex=r"/codes/") == []
+    assert len(azureml_emulator.requests()) <= 6
+    body = azureml_emulator.requests(method="PUT", path_regex=r"/jobs/job_warm$")[0].json
+    name = component_name(compiled)
+    assert all(name in step["componentId"] for step in body["properties"]["jobs"].values())
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.azureml_emulator(computes=["cpu-cluster", "gpu-cluster"], execute_jobs=False)
+def test_changed_code_registers_new_versions(
+    azureml_emulator, make_project: Callable[..., Path], tmp_path: Path
+) -> None:
+    project = make_project(catalog=CATALOG)
+    submit(azureml_emulator, project, tmp_path, "job_one")
+    nodes = next((project / "src").glob("*/nodes.py"))
+    nodes.write_text(nodes.read_text() + "\n# changed\n")
+    submit(azureml_emulator, project, tmp_path, "job_two")
+    assert len(azureml_emulator.requests(method="PUT", path_regex=r"/components/")) == 3
+    assert azureml_emulator.requests(method="PUT", path_regex=r"^/emulatorstorage/")
+
+
+def test_snapshot_hash_follows_content(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1")
+    first = snapshot_hash(tmp_path)
+    assert snapshot_hash(tmp_path) == first
+    (tmp_path / "a.py").write_text("x = 2")
+    assert snapshot_hash(tmp_path) != first
