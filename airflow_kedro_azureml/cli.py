@@ -49,13 +49,28 @@ def _common_options(function: Any) -> Any:
     return function
 
 
-def _compile(project_path: Path, options: dict[str, Any]) -> Any:
+def _open(project_path: Path, options: dict[str, Any]) -> Any:
+    from airflow_kedro_azureml.errors import KedroAzureMLError
+    from airflow_kedro_azureml.kedro_project import open_project
+
+    try:
+        return open_project(project_path, env=options["env"])
+    except KedroAzureMLError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _run_id(options: dict[str, Any]) -> str:
     from datetime import UTC, datetime
 
+    from airflow_kedro_azureml.run_identity import run_id_for
+
+    return options["run_id"] or run_id_for(datetime.now(UTC))
+
+
+def _compile(project_path: Path, options: dict[str, Any], project: Any = None) -> Any:
     from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
     from airflow_kedro_azureml.errors import KedroAzureMLError
-    from airflow_kedro_azureml.kedro_project import PipelineFilters, open_project
-    from airflow_kedro_azureml.run_identity import run_id_for
+    from airflow_kedro_azureml.kedro_project import PipelineFilters
 
     try:
         params = json.loads(options["params_json"])
@@ -70,14 +85,14 @@ def _compile(project_path: Path, options: dict[str, Any]) -> Any:
         to_outputs=_split(options["to_outputs"]),
         node_namespaces=_split(options["namespaces"]),
     )
+    project = project or _open(project_path, options)
     try:
-        project = open_project(project_path, env=options["env"])
         compiled = compile_pipeline(
             project,
             CompileOptions(
                 pipeline_name=options["pipeline"],
                 filters=filters,
-                run_id=options["run_id"] or run_id_for(datetime.now(UTC)),
+                run_id=_run_id(options),
                 params=params,
                 node_grouping=options["node_grouping"],
             ),
@@ -111,21 +126,40 @@ def compile_command(metadata: Any, output: Path | None, **options: Any) -> None:
 @azureml.command(name="run-local")
 @_common_options
 @click.option("--max-parallel", type=int, default=None)
+@click.option(
+    "--fork-server/--no-fork-server",
+    default=None,
+    help="fork steps from a warm process (default: execution.local.fork_server)",
+)
 @click.pass_obj
-def run_local_command(metadata: Any, max_parallel: int | None, **options: Any) -> None:
+def run_local_command(
+    metadata: Any, max_parallel: int | None, fork_server: bool | None, **options: Any
+) -> None:
     """Run the compiled job on this machine with the local backend."""
-    from airflow_kedro_azureml.local_job import local_run_for
+    from airflow_kedro_azureml.local_job import local_run_for, start_fork_server
 
-    project, compiled = _compile(Path(metadata.project_path), options)
+    project = _open(Path(metadata.project_path), options)
+    options["run_id"] = _run_id(options)
     local = project.config.execution.local
     runs_dir = project.path / local.runs_dir
-    job_name = f"local_{compiled.run_id.replace('.', '').replace(':', '').lower()}"
+    job_name = f"local_{options['run_id'].replace('.', '').replace(':', '').lower()}"
+    server: Any = local.fork_server if fork_server is None else fork_server
+    if server:
+        code_dir = project.path / (project.config.execution.code_directory or ".")
+        server = start_fork_server(code_dir, options["pipeline"])
+    try:
+        _, compiled = _compile(Path(metadata.project_path), options, project)
+    except BaseException:
+        if server:
+            server.kill()
+        raise
     run = local_run_for(
         compiled,
         job_name,
         runs_dir,
         max_parallel or local.max_parallel,
         on_log=lambda step, line: click.echo(f"[{step}] {line}"),
+        fork_server=server,
     )
     status = run.run()
     click.echo(f"Job {job_name}: {status}")

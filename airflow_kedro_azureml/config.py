@@ -117,6 +117,9 @@ class LocalBackendConfig(_Strict):
 
     max_parallel: int = Field(default=2, ge=1)
     runs_dir: str = ".azureml-local/runs"
+    # Fork steps from a warm process that has imported Kedro and the project once;
+    # false starts every step from scratch, exactly as on Azure ML compute.
+    fork_server: bool = True
 
 
 class ExecutionConfig(_Strict):

@@ -97,9 +97,12 @@ class KedroProject:
         """The named pipeline, narrowed by ``filters``; raise if nothing is left."""
         from kedro.framework.project import pipelines
 
+        # Build only the requested pipeline: find_pipelines() then imports only its modules.
+        pipelines.set_requested([name])
         try:
             pipeline = pipelines[name]
         except KeyError:
+            pipelines.set_requested(None)
             known = sorted(pipelines.keys())
             raise PipelineSelectionError(
                 f"pipeline {name!r} is not registered in {self.package_name}.pipeline_registry; "

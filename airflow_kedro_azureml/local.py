@@ -19,12 +19,14 @@ import shlex
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from airflow_kedro_azureml.errors import CompileError
+from airflow_kedro_azureml.local_forkserver_client import SERVER_DIED, ForkServerClient
 
 NOT_STARTED = "NotStarted"
 RUNNING = "Running"
@@ -102,6 +104,7 @@ class LocalPipelineRun:
         on_log: Callable[[str, str], None] | None = None,
         on_status: Callable[[str, str], None] | None = None,
         python_executable: str | None = None,
+        fork_server: bool | ForkServerClient = False,
     ) -> None:
         if max_parallel < 1:
             raise ValueError(f"max_parallel must be at least 1, got {max_parallel}")
@@ -116,6 +119,11 @@ class LocalPipelineRun:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._fork_server_enabled = bool(fork_server)
+        self._fork_server: ForkServerClient | None = (
+            fork_server if isinstance(fork_server, ForkServerClient) else None
+        )
+        self._forked: dict[str, int] = {}
         self._log_tails: dict[str, deque[str]] = {}
         self._cancel_requested = False
         self._thread: threading.Thread | None = None
@@ -154,8 +162,11 @@ class LocalPipelineRun:
             self._cancel_requested = True
             processes = list(self._processes.values())
             self._changed.notify_all()
+            forked = list(self._forked.values())
         for process in processes:
             _terminate(process)
+        for pid in forked:
+            _terminate_group(pid)
 
     def output_dir(self, step_name: str, port: str) -> Path:
         """The folder that holds output ``port`` of step ``step_name``."""
@@ -207,6 +218,8 @@ class LocalPipelineRun:
                         done.add(name)
                     elif self.step_statuses[name] == FAILED:
                         failed = True
+            if self._fork_server is not None:
+                self._fork_server.close()
             if self._cancel_requested:
                 self.status = CANCELED
             elif failed:
@@ -239,14 +252,19 @@ class LocalPipelineRun:
         command = self._substitute(step)
         log_file = self.log_path(step.name)
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        env = os.environ.copy()
+        env = step_process_env(self._python)
         env.update(step.environment_variables)
-        python_dir = str(Path(self._python).parent)
-        env["PATH"] = python_dir + os.pathsep + env.get("PATH", "")
         env["AZUREML_RUN_ID"] = step.name
-        env.setdefault("PYTHONUNBUFFERED", "1")
         tail: deque[str] = deque(maxlen=_ERROR_TAIL_LINES)
         self._log_tails[step.name] = tail
+        execute_argv = _execute_argv(command) if self._fork_server_enabled else None
+        if execute_argv is not None:
+            step_env = {
+                "PATH": env["PATH"],
+                "AZUREML_RUN_ID": step.name,
+                **step.environment_variables,
+            }
+            return self._run_forked(step, execute_argv, env, step_env, log_file, tail)
         with self._changed:
             if self._cancel_requested:
                 return CANCELED
@@ -275,6 +293,69 @@ class LocalPipelineRun:
             tail.append(f"step {step.name!r} exited with code {code}")
             return FAILED
         return COMPLETED
+
+    def _run_forked(
+        self,
+        step: LocalStep,
+        argv: list[str],
+        server_env: dict[str, str],
+        step_env: dict[str, str],
+        log_file: Path,
+        tail: deque[str],
+    ) -> str:
+        """Run an ``execute`` step as a child of the warm fork server, tailing its log."""
+        with self._changed:
+            if self._cancel_requested:
+                return CANCELED
+            if self._fork_server is None:
+                self._fork_server = ForkServerClient(
+                    self._python,
+                    self._code_dir,
+                    server_env,
+                    _argument(argv, "--pipeline"),
+                )
+            server = self._fork_server
+        log_file.write_bytes(b"")
+        pid = server.launch(step.name, argv, step_env, log_file)
+        if pid is None:
+            tail.extend(["the fork server stopped:", *server.stderr_tail])
+            return FAILED
+        with self._changed:
+            self._forked[step.name] = pid
+            if self._cancel_requested:
+                _terminate_group(pid)
+        code: int | None = None
+        pending = ""
+        with log_file.open("r", encoding="utf-8", errors="replace") as reader:
+            while True:
+                chunk = reader.readline()
+                if chunk:
+                    pending += chunk
+                    if pending.endswith("\n"):
+                        self._emit(step.name, pending.rstrip("\n"), tail)
+                        pending = ""
+                    continue
+                if code is not None:
+                    break
+                code = server.exit_code(step.name, timeout=0.05)
+        if pending:
+            self._emit(step.name, pending, tail)
+        with self._changed:
+            self._forked.pop(step.name, None)
+            if self._cancel_requested:
+                return CANCELED
+        if code == SERVER_DIED:
+            _terminate_group(pid)  # orphaned by the server; stop it too
+            tail.extend(["the fork server stopped:", *server.stderr_tail])
+            return FAILED
+        if code != 0:
+            tail.append(f"step {step.name!r} exited with code {code}")
+            return FAILED
+        return COMPLETED
+
+    def _emit(self, step_name: str, line: str, tail: deque[str]) -> None:
+        tail.append(line)
+        self._on_log(step_name, line)
 
     def _substitute(self, step: LocalStep) -> str:
         values: dict[tuple[str, str], str] = {}
@@ -310,6 +391,45 @@ class LocalPipelineRun:
                 )
             return self._pipeline_inputs[name]
         return binding
+
+
+def step_process_env(python: str) -> dict[str, str]:
+    """The environment of a step process: this one's, with ``python``'s folder first on PATH."""
+    env = os.environ.copy()
+    env["PATH"] = str(Path(python).parent) + os.pathsep + env.get("PATH", "")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def _execute_argv(command: str) -> list[str] | None:
+    """The arguments of a ``python -m airflow_kedro_azureml.execute ...`` command, else None."""
+    words = shlex.split(command)
+    if words[:3] == ["python", "-m", "airflow_kedro_azureml.execute"]:
+        return words[3:]
+    return None
+
+
+def _argument(argv: list[str], name: str) -> str:
+    from airflow_kedro_azureml.arg_codec import decode_value
+
+    return decode_value(argv[argv.index(name) + 1])
+
+
+def _terminate_group(pid: int) -> None:
+    """Stop a forked step, which leads its own process group."""
+    try:
+        os.killpg(pid, 15)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, 9)
 
 
 def _terminate(process: subprocess.Popen[bytes]) -> None:

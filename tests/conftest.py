@@ -47,6 +47,14 @@ def fail(values):
     raise RuntimeError("boom: the toy node failed on purpose")
 
 
+def sleepy(values):
+    import time
+
+    print("sleepy node started", flush=True)
+    time.sleep(120)
+    return values
+
+
 def toy_pipeline():
     return Pipeline(
         [
@@ -64,9 +72,14 @@ from {package}.nodes import double, fail, toy_pipeline, total
 
 
 def register_pipelines():
+    from {package} import nodes
+
     toy = toy_pipeline()
     failing = Pipeline([node(fail, "raw", "never", name="failing_node")])
-    return {{"__default__": toy, "toy": toy, "failing": failing}}
+    pipelines = {{"__default__": toy, "toy": toy, "failing": failing}}
+    if hasattr(nodes, "sleepy"):
+        pipelines["sleepy"] = Pipeline([node(nodes.sleepy, "raw", "never", name="sleepy_node")])
+    return pipelines
 """
 
 TOY_CATALOG = {

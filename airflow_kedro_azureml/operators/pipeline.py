@@ -148,12 +148,21 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         except ValueError as error:
             raise AirflowFailException(str(error)) from None
         run_id = self.run_id or self._run_id_from(context)
-        project, compiled = self._compile(run_id)
         ti = context["ti"]
         job_name = job_name_for(self.dag_id, self.task_id, ti.run_id, ti.map_index)
+        project = self._open_project()
+        fork_server = None
+        if settings.is_local and project.config.execution.local.fork_server:
+            fork_server = self._start_fork_server(project)
+        try:
+            compiled = self._compile(project, run_id)
+        except BaseException:
+            if fork_server is not None:
+                fork_server.kill()
+            raise
         ti.xcom_push(key=RUN_ID_XCOM_KEY, value=run_id)
         if settings.is_local:
-            return self._run_locally(ti, project, compiled, job_name, settings)
+            return self._run_locally(ti, project, compiled, job_name, settings, fork_server)
         return self._run_on_azure(context, hook, project, compiled, job_name, run_id)
 
     def on_kill(self) -> None:
@@ -177,9 +186,27 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             run_after=getattr(dag_run, "run_after", None),
         )
 
-    def _compile(self, run_id: str) -> tuple[KedroProject, CompiledPipeline]:
+    def _open_project(self) -> KedroProject:
+        from airflow_kedro_azureml.kedro_project import open_project
+
+        try:
+            return open_project(self.project_path, env=self.env, runtime_params=None)
+        except (KedroAzureMLError, ValueError) as error:
+            raise AirflowFailException(str(error)) from None
+
+    def _local_runs_dir(self, project: KedroProject, settings: ConnectionSettings) -> Path:
+        runs_dir = Path(settings.local_runs_dir or project.config.execution.local.runs_dir)
+        return runs_dir if runs_dir.is_absolute() else project.path / runs_dir
+
+    def _start_fork_server(self, project: KedroProject) -> Any:
+        from airflow_kedro_azureml.local_job import start_fork_server
+
+        code_dir = project.path / (project.config.execution.code_directory or ".")
+        return start_fork_server(code_dir, self.pipeline)
+
+    def _compile(self, project: KedroProject, run_id: str) -> CompiledPipeline:
         from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
-        from airflow_kedro_azureml.kedro_project import PipelineFilters, open_project
+        from airflow_kedro_azureml.kedro_project import PipelineFilters
 
         filters = PipelineFilters(
             tags=tuple(self.node_tags or ()),
@@ -191,7 +218,6 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             node_namespaces=tuple(self.node_namespaces or ()),
         )
         try:
-            project = open_project(self.project_path, env=self.env, runtime_params=None)
             compiled = compile_pipeline(
                 project,
                 CompileOptions(
@@ -211,7 +237,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             len(compiled.steps),
             run_id,
         )
-        return project, compiled
+        return compiled
 
     def _run_locally(
         self,
@@ -220,13 +246,12 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         compiled: CompiledPipeline,
         job_name: str,
         settings: ConnectionSettings,
+        fork_server: Any,
     ) -> str:
         from airflow_kedro_azureml.local_job import local_run_for
 
         local = project.config.execution.local
-        runs_dir = Path(settings.local_runs_dir or local.runs_dir)
-        if not runs_dir.is_absolute():
-            runs_dir = project.path / runs_dir
+        runs_dir = self._local_runs_dir(project, settings)
         max_parallel = settings.local_max_parallel or local.max_parallel
         ti.xcom_push(key=JOB_NAME_XCOM_KEY, value=job_name)
         ti.xcom_push(key=JOB_URL_XCOM_KEY, value=(runs_dir / job_name).as_uri())
@@ -237,6 +262,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             runs_dir,
             max_parallel,
             on_log=lambda step, line: self.log.info("[%s] %s", step, line),
+            fork_server=fork_server or False,
         )
         status = self._local_run.run()
         summary = ", ".join(f"{n}: {s}" for n, s in self._local_run.step_statuses.items())

@@ -242,6 +242,9 @@ def test_forecast_rejects_bad_horizon_and_mismatched_features():
 
 
 def test_pipelines_are_registered():
+    from kedro.framework.project import configure_project
+
+    configure_project("demand_forecasting")  # find_pipelines() needs the project configured
     pipelines = register_pipelines()
     assert set(pipelines) == {"data_processing", "training", "forecasting", "__default__"}
     default = pipelines["__default__"]

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
+from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
-
-from demand_forecasting.pipelines import data_processing, forecasting, training
 
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
 
-    Returns:
-        ``data_processing``, ``training`` and ``forecasting``, plus ``__default__``
-        which runs all three.
+    ``find_pipelines`` builds ``data_processing``, ``training`` and ``forecasting`` from
+    ``demand_forecasting.pipelines``; when Kedro asks for one pipeline only, it imports
+    only that one's modules. ``__default__`` runs all three.
     """
-    pipelines = {
-        "data_processing": data_processing.create_pipeline(),
-        "training": training.create_pipeline(),
-        "forecasting": forecasting.create_pipeline(),
-    }
+    pipelines = find_pipelines()
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     return pipelines
