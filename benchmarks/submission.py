@@ -85,7 +85,7 @@ def submit(emulator: Any, compiled: Any, code: Path, name: str) -> tuple[float, 
     from airflow_kedro_azureml.azureml_job import JobIdentity
     from airflow_kedro_azureml.submission import submit_compiled
 
-    hook = emulator_hook(emulator)
+    hook = emulator.hook()
     emulator.reset_requests()
     started = time.perf_counter()
     for target in compiled.computes.values():
@@ -109,21 +109,6 @@ def submit(emulator: Any, compiled: Any, code: Path, name: str) -> tuple[float, 
             if recorded.method == "PUT":
                 uploaded += len(recorded.body or b"")
     return elapsed, kinds, uploaded, blob_requests
-
-
-def emulator_hook(emulator: Any) -> Any:
-    """An ``AzureMLHook`` whose client is the emulator's (no Airflow connection needed)."""
-    from airflow_kedro_azureml.connection import ConnectionSettings
-    from airflow_kedro_azureml.hooks.azureml import AzureMLHook
-
-    hook = AzureMLHook()
-    hook.settings = ConnectionSettings(
-        subscription_id=emulator.subscription_id,
-        resource_group=emulator.resource_group,
-        workspace_name=emulator.workspace_name,
-    )
-    hook.client = emulator.ml_client()
-    return hook
 
 
 def measure(steps: int) -> list[dict[str, Any]]:
@@ -182,7 +167,8 @@ def main() -> None:
     sizes = [10] if arguments.quick else arguments.steps
     print(
         "Workspace API requests (target N + 15; the peer: 3N + 20 cold, 3N + 6 warm) and\n"
-        "blob storage requests of the code upload (two per snapshot file, cold only).\n"
+        "blob storage requests of the code upload (they grow with the snapshot's files;\n"
+        "cold only).\n"
     )
     print(
         f"{'steps':>5} {'run':>5} {'api req':>7} {'target':>6} {'peer':>5} {'blob req':>8} "

@@ -10,24 +10,11 @@ import pytest
 from airflow_kedro_azureml.azureml_job import JobIdentity
 from airflow_kedro_azureml.code_snapshot import build_snapshot
 from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
-from airflow_kedro_azureml.connection import ConnectionSettings
-from airflow_kedro_azureml.hooks.azureml import AzureMLHook
 from airflow_kedro_azureml.kedro_project import open_project
 from airflow_kedro_azureml.submission import component_name, snapshot_hash, submit_compiled
 
 RUN_ID = "2026-11-10T06.00.00.000Z"
 CATALOG = {"raw": {"type": "json.JSONDataset", "filepath": "inputs/raw.json"}}
-
-
-def emulator_hook(emulator) -> AzureMLHook:
-    hook = AzureMLHook()
-    hook.settings = ConnectionSettings(
-        subscription_id=emulator.subscription_id,
-        resource_group=emulator.resource_group,
-        workspace_name=emulator.workspace_name,
-    )
-    hook.client = emulator.ml_client()
-    return hook
 
 
 def submit(emulator, project: Path, tmp_path: Path, name: str):
@@ -44,7 +31,7 @@ def submit(emulator, project: Path, tmp_path: Path, name: str):
     build_snapshot(project, code)
     emulator.reset_requests()
     job = submit_compiled(
-        emulator_hook(emulator), compiled, JobIdentity(name=name), code, computes_checked=True
+        emulator.hook(), compiled, JobIdentity(name=name), code, computes_checked=True
     )
     return compiled, job
 

@@ -360,6 +360,44 @@ class AzureMLEmulator:
         """Let a real ``ClientSecretCredential`` get tokens from the emulator's tenant."""
         self._identity_routes.add_service_principal(tenant_id, client_id, secret)
 
+    def airflow_connection(
+        self, tenant_id: str, client_id: str, secret: str, **extra: Any
+    ) -> dict[str, Any]:
+        """An ``azure_ml`` Airflow connection (as JSON-able dict) for a service principal here.
+
+        The principal is registered with the emulator's tenant; put the dict, as JSON,
+        in ``AIRFLOW_CONN_<ID>``. ``extra`` adds or overrides connection extras.
+        """
+        self.add_service_principal(tenant_id, client_id, secret)
+        return {
+            "conn_type": "azure_ml",
+            "login": client_id,
+            "password": secret,
+            "extra": {
+                "tenant_id": tenant_id,
+                "subscription_id": self.subscription_id,
+                "resource_group": self.resource_group,
+                "workspace_name": self.workspace_name,
+                "authority_host": self.url,
+                "disable_instance_discovery": True,
+                **extra,
+            },
+        }
+
+    def hook(self) -> Any:
+        """An ``AzureMLHook`` using this emulator's ``MLClient`` (no Airflow connection needed)."""
+        from airflow_kedro_azureml.connection import ConnectionSettings
+        from airflow_kedro_azureml.hooks.azureml import AzureMLHook
+
+        hook = AzureMLHook()
+        hook.settings = ConnectionSettings(
+            subscription_id=self.subscription_id,
+            resource_group=self.resource_group,
+            workspace_name=self.workspace_name,
+        )
+        hook.client = self.ml_client()
+        return hook
+
     def add_compute(self, name: str, compute_type: str = "AmlCompute") -> None:
         """Make a compute target named ``name`` exist."""
         if self._workspace_routes is None:

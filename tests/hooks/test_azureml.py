@@ -21,20 +21,9 @@ def use_connection(monkeypatch: pytest.MonkeyPatch, **connection: object) -> Non
 
 
 def emulator_connection(monkeypatch, emulator, secret: str = SECRET) -> None:
-    emulator.add_service_principal(TENANT, CLIENT_ID, SECRET)
-    use_connection(
-        monkeypatch,
-        login=CLIENT_ID,
-        password=secret,
-        extra={
-            "tenant_id": TENANT,
-            "subscription_id": emulator.subscription_id,
-            "resource_group": emulator.resource_group,
-            "workspace_name": emulator.workspace_name,
-            "authority_host": emulator.url,
-            "disable_instance_discovery": True,
-        },
-    )
+    connection = emulator.airflow_connection(TENANT, CLIENT_ID, SECRET)
+    connection["password"] = secret
+    monkeypatch.setenv("AIRFLOW_CONN_AZURE_ML_DEFAULT", json.dumps(connection))
 
 
 @pytest.mark.timeout(120)
@@ -59,25 +48,10 @@ def test_test_connection_reports_a_wrong_secret(monkeypatch, azureml_emulator) -
 
 @pytest.mark.timeout(120)
 def test_test_connection_reports_a_missing_workspace(monkeypatch, azureml_emulator) -> None:
-    emulator_connection(monkeypatch, azureml_emulator)
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_AZURE_ML_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "azure_ml",
-                "login": CLIENT_ID,
-                "password": SECRET,
-                "extra": {
-                    "tenant_id": TENANT,
-                    "subscription_id": azureml_emulator.subscription_id,
-                    "resource_group": azureml_emulator.resource_group,
-                    "workspace_name": "no-such-workspace",
-                    "authority_host": azureml_emulator.url,
-                    "disable_instance_discovery": True,
-                },
-            }
-        ),
+    connection = azureml_emulator.airflow_connection(
+        TENANT, CLIENT_ID, SECRET, workspace_name="no-such-workspace"
     )
+    monkeypatch.setenv("AIRFLOW_CONN_AZURE_ML_DEFAULT", json.dumps(connection))
     ok, message = AzureMLHook().test_connection()
     assert not ok
     assert message

@@ -42,22 +42,11 @@ def register_environment(emulator, name: str) -> None:
     )
 
 
-def connection(emulator, **extra: object) -> dict:
+def connection(emulator) -> dict:
     """An azure_ml connection with a service principal whose secret the emulator knows."""
-    emulator.add_service_principal(TENANT, CLIENT_ID, SECRET)
-    return {
-        "login": CLIENT_ID,
-        "password": SECRET,
-        "extra": {
-            "tenant_id": TENANT,
-            "subscription_id": emulator.subscription_id,
-            "resource_group": emulator.resource_group,
-            "workspace_name": emulator.workspace_name,
-            "authority_host": emulator.url,
-            "disable_instance_discovery": True,
-            **extra,
-        },
-    }
+    connection = emulator.airflow_connection(TENANT, CLIENT_ID, SECRET)
+    connection.pop("conn_type")
+    return connection
 
 
 # Inputs under data/ stay out of the code snapshot, as they would on Azure ML.

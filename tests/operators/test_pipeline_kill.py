@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from airflow_kedro_azureml.operators.pipeline import KedroAzureMLPipelineOperator
-from tests.test_submission import emulator_hook
 
 
 def slow_pipeline_job(code: Path):
@@ -38,7 +37,7 @@ def test_on_kill_cancels_the_running_job(azureml_emulator, tmp_path: Path) -> No
         time.sleep(0.1)
     assert azureml_emulator.job_status("job_to_kill") == "Running"
     operator = KedroAzureMLPipelineOperator(task_id="t", project_path=str(tmp_path))
-    operator._hook = emulator_hook(azureml_emulator)
+    operator._hook = azureml_emulator.hook()
     operator._job_name = "job_to_kill"
     operator.on_kill()
     assert azureml_emulator.wait_for_job("job_to_kill", timeout=60) == "Canceled"
