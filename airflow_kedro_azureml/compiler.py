@@ -16,7 +16,6 @@ Data between steps:
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -432,26 +431,3 @@ def _display_name(node_names: tuple[str, ...]) -> str:
     shown = ", ".join(node_names[:3])
     more = len(node_names) - 3
     return f"{shown} (+{more} more)" if more > 0 else shown
-
-
-def compiled_summary(compiled: CompiledPipeline) -> str:
-    """A stable, human-readable JSON summary of a compiled pipeline (for logs and tests)."""
-    return json.dumps(
-        {
-            "pipeline": compiled.pipeline_name,
-            "run_id": compiled.run_id,
-            "steps": [
-                {"name": s.name, "nodes": list(s.node_names), "compute": s.compute}
-                for s in compiled.steps
-            ],
-        },
-        indent=2,
-        sort_keys=True,
-    )
-
-
-def relative_code_path(compiled: CompiledPipeline, base: Path) -> str:
-    """The code directory as a path relative to ``base`` (for YAML written into ``base``)."""
-    import os
-
-    return os.path.relpath(compiled.code_directory, base.resolve())

@@ -25,11 +25,3 @@ class CompileError(KedroAzureMLError):
 
 class ParamsError(KedroAzureMLError):
     """Runtime params cannot be passed to the steps (e.g. not JSON-serialisable)."""
-
-
-class StepFailedError(KedroAzureMLError):
-    """A step of a pipeline job failed; the message names the step."""
-
-
-class JobFailedError(KedroAzureMLError):
-    """A pipeline job ended in a status other than success."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_kedro_azureml.job_spec import CompiledPipeline
@@ -13,17 +12,6 @@ from airflow_kedro_azureml.local import LocalPipelineRun, step_process_env
 from airflow_kedro_azureml.local_forkserver_client import ForkServerClient
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LocalJobResult:
-    """How a local run ended and where its files are."""
-
-    job_name: str
-    status: str
-    run_dir: Path
-    step_statuses: dict[str, str]
-    failure_message: str
 
 
 def start_fork_server(code_dir: Path, pipeline: str) -> ForkServerClient:
@@ -52,15 +40,4 @@ def local_run_for(
         max_parallel=max_parallel,
         on_log=on_log or (lambda step, line: logger.info("[%s] %s", step, line)),
         fork_server=fork_server,
-    )
-
-
-def result_of(run: LocalPipelineRun, job_name: str, run_dir: Path) -> LocalJobResult:
-    """Summarise a finished local run."""
-    return LocalJobResult(
-        job_name=job_name,
-        status=run.status,
-        run_dir=run_dir,
-        step_statuses=dict(run.step_statuses),
-        failure_message=run.failure_message(),
     )

@@ -107,3 +107,37 @@ def test_incomplete_workspace_names_what_is_missing(monkeypatch) -> None:
     use_connection(monkeypatch, extra={"workspace_name": "w"})
     with pytest.raises(ValueError, match="no subscription_id, resource_group"):
         AzureMLHook().workspace  # noqa: B018
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.azureml_emulator(computes=["cpu-cluster", "gpu-cluster"], execute_jobs=False)
+def test_schedule_lifecycle(monkeypatch, azureml_emulator, make_project) -> None:
+    from azure.ai.ml.entities import CronTrigger, Environment, JobSchedule
+
+    from airflow_kedro_azureml.azureml_job import to_pipeline_job
+    from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
+    from airflow_kedro_azureml.kedro_project import open_project
+
+    emulator_connection(monkeypatch, azureml_emulator)
+    hook = AzureMLHook()
+    hook.client.environments.create_or_update(
+        Environment(name="kedro-env", version="1", image="python:3.11-slim")
+    )
+    project = make_project(catalog={"raw": {"type": "json.JSONDataset", "filepath": "in/r.json"}})
+    compiled = compile_pipeline(
+        open_project(project),
+        CompileOptions(pipeline_name="toy", run_id="2026-11-10T06.00.00.000Z"),
+    )
+    schedule = JobSchedule(
+        name="monthly_training",
+        trigger=CronTrigger(expression="0 6 10 * *", time_zone="UTC"),
+        create_job=to_pipeline_job(compiled),
+    )
+    assert hook.get_schedule("monthly_training") is None
+    created = hook.create_or_update_schedule(schedule)
+    assert created.name == "monthly_training" and created.is_enabled
+    assert hook.get_schedule("monthly_training").trigger.expression == "0 6 10 * *"
+    assert not hook.disable_schedule("monthly_training").is_enabled
+    assert hook.enable_schedule("monthly_training").is_enabled
+    hook.delete_schedule("monthly_training")
+    assert hook.get_schedule("monthly_training") is None
