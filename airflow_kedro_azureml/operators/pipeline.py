@@ -284,11 +284,16 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         run_id: str,
     ) -> str:
         from airflow_kedro_azureml.connection import WorkspaceRef
+        from airflow_kedro_azureml.hooks.azureml import AzureMLHook
 
         configured = project.config.workspace.resolve() if project.config.workspace else None
         if configured is not None:
-            hook._fallback_workspace = WorkspaceRef(
-                configured.subscription_id, configured.resource_group, configured.name
+            # azureml.yml fills in what the connection leaves unset.
+            hook = AzureMLHook(
+                azureml_conn_id=self.azureml_conn_id,
+                workspace=WorkspaceRef(
+                    configured.subscription_id, configured.resource_group, configured.name
+                ),
             )
         try:
             hook.workspace  # noqa: B018 - validates the workspace before any request
@@ -440,15 +445,12 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         except (ServiceRequestError, HttpResponseError) as error:
             self.log.warning("Could not list the steps of %s (%s)", job_name, error)
             return status, None
-        states = [_step_state(child) for child in children]
-        if with_errors:
-            names = {id(state): child.name for state, child in zip(states, children, strict=True)}
-            states = [
-                StepState(state.name, state.status, hook.get_step_error(names[id(state)]))
-                if state.status == statuses.FAILED
-                else state
-                for state in states
-            ]
+        states = []
+        for child in children:
+            state = _step_state(child)
+            if with_errors and state.status == statuses.FAILED:
+                state = StepState(state.name, state.status, hook.get_step_error(child.name))
+            states.append(state)
         return status, states
 
     def _cancel_azure_job(self, reason: str) -> None:
