@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +40,27 @@ def snapshot_hash(code_dir: Path) -> str:
     return digest.hexdigest()
 
 
+def pin_latest_assets(
+    compiled: CompiledPipeline, latest_version: Callable[[str], str]
+) -> CompiledPipeline:
+    """Bind asset inputs without a version to the version that is latest now.
+
+    The job then records exactly which data it read; one look-up per asset.
+    """
+    resolved: dict[str, str] = {}
+    steps = []
+    for step in compiled.steps:
+        bindings = []
+        for binding in step.asset_inputs:
+            if binding.asset_version is None:
+                if binding.asset_name not in resolved:
+                    resolved[binding.asset_name] = latest_version(binding.asset_name)
+                binding = replace(binding, asset_version=resolved[binding.asset_name])
+            bindings.append(binding)
+        steps.append(replace(step, asset_inputs=tuple(bindings)))
+    return replace(compiled, steps=tuple(steps)) if resolved else compiled
+
+
 def component_name(compiled: CompiledPipeline) -> str:
     """``kedro_<package>_<pipeline>``: one component name per project pipeline."""
     raw = f"kedro_{compiled.package_name or 'project'}_{compiled.pipeline_name}".lower()
@@ -57,6 +80,7 @@ def submit_compiled(
     ``computes_checked``: the caller has looked up every distinct compute, so the
     SDK need not look one up per step.
     """
+    compiled = pin_latest_assets(compiled, hook.latest_data_version)
     environment_id = hook.environment_arm_id(compiled.environment, compiled.image)
     code_hash = snapshot_hash(code_dir)
     name = component_name(compiled)

@@ -178,6 +178,10 @@ class AzureMLHook(BaseHook):
             return f"{self.workspace_arm_id}/environments/{name}/versions/{version}"
         return self.client.environments.get(name=reference, label="latest").id
 
+    def latest_data_version(self, name: str) -> str:
+        """The version of data asset ``name`` labelled latest."""
+        return str(self.client.data.get(name=name, label="latest").version)
+
     def component_versions(self, name: str) -> set[str]:
         """The versions of component ``name`` the workspace has (one listing)."""
         from azure.core.exceptions import ResourceNotFoundError

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from airflow_kedro_azureml.local import LocalPipelineRun
-from airflow_kedro_azureml.testing.context import EmulatorContext
+from airflow_kedro_azureml.testing.context import DEFAULT_DATASTORE, EmulatorContext
 from airflow_kedro_azureml.testing.data_download import DataDownloader
 from airflow_kedro_azureml.testing.rest_to_local import (
     LocalJobPlan,
     command_job_to_local,
     pipeline_job_to_local,
 )
-from airflow_kedro_azureml.testing.state import TERMINAL_JOB_STATUSES, utc_now_iso
+from airflow_kedro_azureml.testing.state import TERMINAL_JOB_STATUSES, system_data, utc_now_iso
 
 logger = logging.getLogger(__name__)
 
@@ -263,6 +263,8 @@ class JobExecutor:
                 state.set_job_error(name, run.failure_message() or "a step failed")
             if active.cancel_requested and final != "Completed":
                 final = "Canceled"
+            if final == "Completed":
+                self._register_output_assets(active)
             state.update_job_status(name, final)
             self._append_log(active, EMULATOR_LOG_SOURCE, f"job finished: {final}")
         except Exception as error:  # anything that stops the run fails the job, visibly
@@ -272,6 +274,55 @@ class JobExecutor:
                 state.update_child_run(child["runId"], status="Canceled")
             state.set_job_error(name, f"the emulator could not run the job: {error}")
             state.update_job_status(name, "Failed")
+
+    def _register_output_assets(self, active: _ActiveJob) -> None:
+        """Register each step output that names a data asset as that asset's new version.
+
+        The output folder's files go to the default datastore under
+        ``azureml/<job>/<step>/<port>/``, as Azure ML stores a job's outputs, and the
+        asset version points there, so later jobs can read it as an input.
+        """
+        context = self.context
+        name = active.plan.name
+        job = context.state.get_job(name) or {}
+        for step, node in ((job.get("properties") or {}).get("jobs") or {}).items():
+            for port, output in (node.get("outputs") or {}).items():
+                if not isinstance(output, dict) or not output.get("name"):
+                    continue
+                folder = self.run_dir(name) / step / "outputs" / port
+                prefix = f"azureml/{name}/{step}/{port}"
+                for path in sorted(folder.rglob("*")):
+                    if path.is_file():
+                        relative = path.relative_to(folder).as_posix()
+                        context.blobs.put(
+                            context.storage_account,
+                            context.default_container,
+                            f"{prefix}/{relative}",
+                            path.read_bytes(),
+                        )
+                asset = str(output["name"])
+                versions = context.state.asset_versions("data", asset)
+                version = str(output.get("version") or len(versions) + 1)
+                body = {
+                    "id": context.state.identity.resource_id("data", asset, "versions", version),
+                    "name": version,
+                    "type": "Microsoft.MachineLearningServices/workspaces/data/versions",
+                    "properties": {
+                        "dataType": str(output.get("job_output_type", "uri_folder")),
+                        "dataUri": f"azureml://datastores/{DEFAULT_DATASTORE}/paths/{prefix}/",
+                        "isAnonymous": False,
+                        "isArchived": False,
+                        "provisioningState": "Succeeded",
+                        "tags": {"azureml.jobName": name},
+                    },
+                    "systemData": system_data(),
+                }
+                context.state.put_asset("data", asset, version, body)
+                self._append_log(
+                    active,
+                    EMULATOR_LOG_SOURCE,
+                    f"registered data asset {asset}:{version} from {step}.{port}",
+                )
 
     def _finish_canceled(self, active: _ActiveJob) -> None:
         for child in self.context.state.children(active.plan.name):
