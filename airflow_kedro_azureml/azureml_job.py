@@ -289,9 +289,7 @@ def to_yaml(
 
 
 def _compute_name(target: ComputeTarget | None) -> str | None:
-    if target is None or target.serverless or not target.cluster_name:
-        return None
-    return target.cluster_name
+    return None if target is None else target.cluster
 
 
 def _asset_path(name: str, version: str | None) -> str:

@@ -41,6 +41,7 @@ ALWAYS_EXCLUDED = (
 COMPUTE_MODULES = (
     "__init__.py",
     "arg_codec.py",
+    "asset_versions.py",
     "errors.py",
     "execute.py",
     "runner.py",

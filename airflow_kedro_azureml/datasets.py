@@ -33,6 +33,8 @@ from kedro.io.core import (
     parse_dataset_definition,
 )
 
+from airflow_kedro_azureml.asset_versions import local_versions
+
 _INNER_DATA_FILE = "data.pkl"
 
 
@@ -198,11 +200,7 @@ class AzureMLAssetDataset(_FolderDataset):
 
     def local_versions(self) -> list[str]:
         """The versions of this asset found locally, oldest first."""
-        folder = self._asset_dir()
-        if not folder.is_dir():
-            return []
-        names = [entry.name for entry in folder.iterdir() if entry.is_dir()]
-        return sorted(names, key=_version_sort_key)
+        return local_versions(self._asset_dir())
 
     def _local_folder(self, for_save: bool) -> Path:
         if for_save:
@@ -283,10 +281,3 @@ def _relative_to_project(filepath: str) -> str:
         return path.relative_to(Path(root).resolve()).as_posix()
     except ValueError:
         return filepath
-
-
-def _version_sort_key(version: str) -> tuple[int, int, str]:
-    """Sort numeric versions as numbers, after them other versions as text."""
-    if version.isdigit():
-        return (0, int(version), "")
-    return (1, 0, version)

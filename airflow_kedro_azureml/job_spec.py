@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from airflow_kedro_azureml.asset_versions import local_versions
 from airflow_kedro_azureml.errors import CompileError
 from airflow_kedro_azureml.local import LocalStep
 
@@ -40,6 +41,11 @@ class ComputeTarget:
     instance_count: int | None = None
     serverless: bool = False
 
+    @property
+    def cluster(self) -> str | None:
+        """The compute cluster's name, or None for serverless compute."""
+        return None if self.serverless else self.cluster_name
+
 
 @dataclass(frozen=True)
 class AssetBinding:
@@ -62,10 +68,7 @@ class AssetBinding:
         asset_dir = self.local_root / self.asset_name
         version = self.asset_version
         if version is None:
-            versions = sorted(
-                (entry.name for entry in asset_dir.glob("*") if entry.is_dir()),
-                key=lambda name: (0, int(name), "") if name.isdigit() else (1, 0, name),
-            )
+            versions = local_versions(asset_dir)
             if not versions:
                 raise CompileError(
                     f"no local version of data asset {self.asset_name!r} (dataset "

@@ -110,9 +110,9 @@ def submit_compiled(
         step: f"azureml:{name}:{component.version}" for step, component in components.items()
     }
     compute_ids = {
-        key: hook.compute_arm_id(target.cluster_name)
+        key: hook.compute_arm_id(target.cluster)
         for key, target in compiled.computes.items()
-        if target.cluster_name and not target.serverless
+        if target.cluster
     }
     job = to_registered_pipeline_job(compiled, identity, component_ids, compute_ids)
     return hook.submit_pipeline_job(

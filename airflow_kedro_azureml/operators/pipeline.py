@@ -320,11 +320,11 @@ class KedroAzureMLPipelineOperator(BaseOperator):
     def _check_computes(self, hook: AzureMLHook, compiled: CompiledPipeline) -> None:
         missing = []
         for key, target in sorted(compiled.computes.items()):
-            if target.serverless or not target.cluster_name:
+            if not target.cluster:
                 continue
-            if not hook.compute_exists(target.cluster_name):
+            if not hook.compute_exists(target.cluster):
                 steps = [step.name for step in compiled.steps if step.compute == key]
-                missing.append(f"{target.cluster_name!r} (compute {key!r}, steps {steps})")
+                missing.append(f"{target.cluster!r} (compute {key!r}, steps {steps})")
         if missing:
             raise AirflowFailException(
                 "the workspace has no compute "
