@@ -15,41 +15,10 @@ CONNECTION_TYPE = "azure_ml"
 DEFAULT_CONNECTION_ID = "azure_ml_default"
 
 
-def _text_field(label: str, description: str, secret: bool = False) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": ["string", "null"]}
-    if secret:
-        schema["format"] = "password"
-    return {"label": label, "description": description, "schema": schema}
-
-
-def _connection_fields() -> dict[str, Any]:
-    """Extra fields of the ``azure_ml`` connection form."""
-    return {
-        "subscription_id": _text_field("Subscription ID", "Azure subscription of the workspace"),
-        "resource_group": _text_field("Resource Group", "resource group of the workspace"),
-        "workspace_name": _text_field("Workspace Name", "Azure ML workspace"),
-        "tenant_id": _text_field("Tenant ID", "Microsoft Entra tenant of the service principal"),
-        "certificate_path": _text_field(
-            "Certificate Path", "PEM/PKCS12 file of a service principal certificate"
-        ),
-        "certificate_data": _text_field(
-            "Certificate (PEM)", "service principal certificate with its private key", True
-        ),
-        "managed_identity_client_id": _text_field(
-            "Managed Identity Client ID", "user-assigned managed identity to use"
-        ),
-        "workload_identity": {
-            "label": "Use Workload Identity",
-            "description": "federated token from AZURE_FEDERATED_TOKEN_FILE",
-            "schema": {"type": ["boolean", "null"]},
-        },
-        "cloud": _text_field("Cloud", "AzureCloud (default), AzureChinaCloud or AzureUSGovernment"),
-        "backend": _text_field("Backend", "azureml (default) or local: run steps on this machine"),
-    }
-
-
 def get_provider_info() -> dict[str, Any]:
     """Describe this package to Airflow's provider manager."""
+    from airflow_kedro_azureml.connection import connection_form_fields, ui_field_behaviour
+
     return {
         "package-name": "airflow-kedro-azureml",
         "name": "Kedro on Azure Machine Learning",
@@ -79,15 +48,8 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": "airflow_kedro_azureml.hooks.azureml.AzureMLHook",
                 "hook-name": "Azure Machine Learning (Kedro)",
                 "connection-type": CONNECTION_TYPE,
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port", "host"],
-                    "relabeling": {"login": "Client ID", "password": "Client Secret"},
-                    "placeholders": {
-                        "login": "service principal client id (empty: identity or default chain)",
-                        "password": "service principal client secret",
-                    },
-                },
-                "conn-fields": _connection_fields(),
+                "ui-field-behaviour": ui_field_behaviour(),
+                "conn-fields": connection_form_fields(),
             }
         ],
         "extra-links": ["airflow_kedro_azureml.links.AzureMLJobLink"],

@@ -50,8 +50,8 @@ def _common_options(function: Any) -> Any:
 
 
 def _open(project_path: Path, options: dict[str, Any]) -> Any:
+    from airflow_kedro_azureml.compiler.kedro_project import open_project
     from airflow_kedro_azureml.errors import KedroAzureMLError
-    from airflow_kedro_azureml.kedro_project import open_project
 
     try:
         return open_project(project_path, env=options["env"])
@@ -62,15 +62,15 @@ def _open(project_path: Path, options: dict[str, Any]) -> Any:
 def _run_id(options: dict[str, Any]) -> str:
     from datetime import UTC, datetime
 
-    from airflow_kedro_azureml.run_identity import run_id_for
+    from airflow_kedro_azureml.identity import run_id_for
 
     return options["run_id"] or run_id_for(datetime.now(UTC))
 
 
 def _compile(project_path: Path, options: dict[str, Any], project: Any = None) -> Any:
     from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
+    from airflow_kedro_azureml.compiler.kedro_project import PipelineFilters
     from airflow_kedro_azureml.errors import KedroAzureMLError
-    from airflow_kedro_azureml.kedro_project import PipelineFilters
 
     try:
         params = json.loads(options["params_json"])
@@ -108,7 +108,7 @@ def _compile(project_path: Path, options: dict[str, Any], project: Any = None) -
 @click.pass_obj
 def compile_command(metadata: Any, output: Path | None, **options: Any) -> None:
     """Write the pipeline job as YAML that azure.ai.ml.load_job reads (stdout if no -o)."""
-    from airflow_kedro_azureml.azureml_job import to_yaml
+    from airflow_kedro_azureml.azure.job_yaml import to_yaml
 
     _, compiled = _compile(Path(metadata.project_path), options)
     target_dir = (output.parent if output else Path.cwd()).resolve()
@@ -136,32 +136,27 @@ def run_local_command(
     metadata: Any, max_parallel: int | None, fork_server: bool | None, **options: Any
 ) -> None:
     """Run the compiled job on this machine with the local backend."""
-    from airflow_kedro_azureml.local_job import local_run_for, start_fork_server
+    from airflow_kedro_azureml.errors import KedroAzureMLError
+    from airflow_kedro_azureml.identity import local_job_name
+    from airflow_kedro_azureml.local.job import LocalJob, LocalRunSettings
 
     project = _open(Path(metadata.project_path), options)
     options["run_id"] = _run_id(options)
-    local = project.config.execution.local
-    runs_dir = project.path / local.runs_dir
-    job_name = f"local_{options['run_id'].replace('.', '').replace(':', '').lower()}"
-    server: Any = local.fork_server if fork_server is None else fork_server
-    if server:
-        code_dir = project.path / (project.config.execution.code_directory or ".")
-        server = start_fork_server(code_dir, options["pipeline"])
-    try:
-        _, compiled = _compile(Path(metadata.project_path), options, project)
-    except BaseException:
-        if server:
-            server.kill()
-        raise
-    run = local_run_for(
-        compiled,
-        job_name,
-        runs_dir,
-        max_parallel or local.max_parallel,
-        on_log=lambda step, line: click.echo(f"[{step}] {line}"),
-        fork_server=server,
+    settings = LocalRunSettings.for_project(
+        project, max_parallel=max_parallel, fork_server=fork_server
     )
-    status = run.run()
-    click.echo(f"Job {job_name}: {status}")
-    if status != "Completed":
-        raise click.ClickException(run.failure_message() or status)
+    job = LocalJob(
+        project,
+        options["pipeline"],
+        settings,
+        local_job_name(options["run_id"]),
+        on_log=lambda step, line: click.echo(f"[{step}] {line}"),
+    )
+    compiled = job.compile(lambda: _compile(Path(metadata.project_path), options, project)[1])
+    try:
+        outcome = job.run(compiled)
+    except KedroAzureMLError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Job {job.job_name}: {outcome.status}")
+    if not outcome.succeeded:
+        raise click.ClickException(outcome.failure_message())

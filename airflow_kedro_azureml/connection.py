@@ -1,22 +1,19 @@
-"""What an ``azure_ml`` Airflow connection says: workspace, credentials, cloud and backend.
+"""The ``azure_ml`` Airflow connection: its form fields and what its values mean.
 
-Pure parsing of the connection's login and extras, testable without Airflow.
-The client secret (the connection password) is never part of these settings.
-Workspace values set in the connection win over ``azureml.yml``.
-
-Extras (each also accepted with the ``extra__azure_ml__`` prefix the UI writes):
-``subscription_id``, ``resource_group``, ``workspace_name``, ``tenant_id``,
-``certificate_path`` / ``certificate_data`` (service principal with a certificate),
-``managed_identity`` / ``managed_identity_client_id``, ``workload_identity`` /
-``federated_token_file``, ``cloud`` (``AzureCloud``, ``AzureChinaCloud``,
-``AzureUSGovernment``), ``authority_host``, ``backend`` (``azureml`` or ``local``),
-``local_max_parallel``, ``local_runs_dir``.
+``EXTRAS`` is the one list of the connection's extras: the form in the Airflow
+UI is built from it, and ``parse_connection`` reads exactly those names (each
+also accepted with the ``extra__azure_ml__`` prefix older UIs write). Parsing is
+pure and testable without Airflow. The client secret (the connection password)
+is never part of the parsed settings. Workspace values set in the connection
+win over ``azureml.yml``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from airflow_kedro_azureml.errors import ConnectionSettingsError
 
 BACKEND_AZUREML = "azureml"
 BACKEND_LOCAL = "local"
@@ -26,6 +23,98 @@ CLOUDS = {
     "AzureChinaCloud": "https://login.chinacloudapi.cn",
     "AzureUSGovernment": "https://login.microsoftonline.us",
 }
+
+
+@dataclass(frozen=True)
+class Extra:
+    """One extra of the connection: its name, its label and help in the form, its kind."""
+
+    name: str
+    label: str
+    description: str
+    kind: Literal["text", "secret", "flag", "integer"] = "text"
+
+    def form_field(self) -> dict[str, Any]:
+        """The field in Airflow's ``conn-fields`` format."""
+        types = {"flag": "boolean", "integer": "integer"}
+        schema: dict[str, Any] = {"type": [types.get(self.kind, "string"), "null"]}
+        if self.kind == "secret":
+            schema["format"] = "password"
+        return {"label": self.label, "description": self.description, "schema": schema}
+
+
+EXTRAS: tuple[Extra, ...] = (
+    Extra("subscription_id", "Subscription ID", "Azure subscription of the workspace"),
+    Extra("resource_group", "Resource Group", "resource group of the workspace"),
+    Extra("workspace_name", "Workspace Name", "Azure ML workspace"),
+    Extra("tenant_id", "Tenant ID", "Microsoft Entra tenant of the service principal"),
+    Extra(
+        "certificate_path",
+        "Certificate Path",
+        "PEM/PKCS12 file of a service principal certificate",
+    ),
+    Extra(
+        "certificate_data",
+        "Certificate (PEM)",
+        "service principal certificate with its private key",
+        "secret",
+    ),
+    Extra(
+        "managed_identity",
+        "Use Managed Identity",
+        "the machine's managed identity (system-assigned unless a client id is set)",
+        "flag",
+    ),
+    Extra(
+        "managed_identity_client_id",
+        "Managed Identity Client ID",
+        "user-assigned managed identity to use",
+    ),
+    Extra(
+        "workload_identity",
+        "Use Workload Identity",
+        "federated token from AZURE_FEDERATED_TOKEN_FILE (or the file below)",
+        "flag",
+    ),
+    Extra(
+        "federated_token_file",
+        "Federated Token File",
+        "workload identity token file, if not AZURE_FEDERATED_TOKEN_FILE",
+    ),
+    Extra("cloud", "Cloud", "AzureCloud (default), AzureChinaCloud or AzureUSGovernment"),
+    Extra("authority_host", "Authority Host", "Microsoft Entra authority of another cloud"),
+    Extra(
+        "disable_instance_discovery",
+        "Disable Instance Discovery",
+        "for private or disconnected clouds whose authority Entra cannot discover",
+        "flag",
+    ),
+    Extra("backend", "Backend", "azureml (default) or local: run steps on this machine"),
+    Extra(
+        "local_max_parallel",
+        "Local: Max Parallel Steps",
+        "local backend: steps run at once",
+        "integer",
+    ),
+    Extra("local_runs_dir", "Local: Runs Folder", "local backend: where run folders go"),
+)
+
+
+def connection_form_fields() -> dict[str, Any]:
+    """The connection's extra fields in Airflow's ``conn-fields`` format."""
+    return {extra.name: extra.form_field() for extra in EXTRAS}
+
+
+def ui_field_behaviour() -> dict[str, Any]:
+    """Which standard fields the form hides or relabels (Airflow's ``ui-field-behaviour``)."""
+    return {
+        "hidden-fields": ["schema", "port", "host"],
+        "relabeling": {"login": "Client ID", "password": "Client Secret"},
+        "placeholders": {
+            "login": "service principal client id (empty: identity or default chain)",
+            "password": "service principal client secret",
+        },
+    }
 
 
 @dataclass(frozen=True)
@@ -75,7 +164,7 @@ class ConnectionSettings:
         )
         missing = [name for name, value in vars(workspace).items() if not value]
         if missing:
-            raise ValueError(
+            raise ConnectionSettingsError(
                 f"connection {self.conn_id!r}: no {', '.join(missing)} for the Azure ML "
                 "workspace; set them as connection extras or under 'workspace.__default__' "
                 "in azureml.yml"
@@ -90,13 +179,21 @@ class ConnectionSettings:
             return CLOUDS[self.cloud]
         return None
 
-    def require(self, field: str, for_what: str) -> None:
-        """Raise a clear error when ``field`` is missing."""
-        if not getattr(self, field):
-            raise ValueError(f"connection {self.conn_id!r}: {for_what} needs the extra {field!r}")
+    def require(self, field: str, for_what: str) -> str:
+        """The value of ``field``; a clear error when it is missing."""
+        value = getattr(self, field)
+        if not value:
+            raise ConnectionSettingsError(
+                f"connection {self.conn_id!r}: {for_what} needs the extra {field!r}"
+            )
+        return str(value)
+
+
+_EXTRA_NAMES = frozenset(extra.name for extra in EXTRAS)
 
 
 def _extra_value(extras: dict[str, Any], name: str) -> Any:
+    assert name in _EXTRA_NAMES, f"{name!r} is not in EXTRAS"
     value = extras.get(name)
     if value in (None, ""):
         value = extras.get(f"extra__azure_ml__{name}")
@@ -115,13 +212,13 @@ def parse_connection(conn_id: str, login: str | None, extras: dict[str, Any]) ->
     extras = extras or {}
     backend = str(_extra_value(extras, "backend") or BACKEND_AZUREML).lower()
     if backend not in BACKENDS:
-        raise ValueError(
+        raise ConnectionSettingsError(
             f"connection {conn_id!r}: extra 'backend' is {backend!r}; use 'azureml' "
             "(submit to Azure ML) or 'local' (run the steps on this machine)"
         )
     cloud = _extra_value(extras, "cloud")
     if cloud is not None and cloud not in CLOUDS:
-        raise ValueError(
+        raise ConnectionSettingsError(
             f"connection {conn_id!r}: extra 'cloud' is {cloud!r}; use one of {sorted(CLOUDS)} "
             "(or set 'authority_host' for another cloud)"
         )
@@ -130,12 +227,14 @@ def parse_connection(conn_id: str, login: str | None, extras: dict[str, Any]) ->
         try:
             max_parallel = int(max_parallel)
         except (TypeError, ValueError):
-            raise ValueError(
+            raise ConnectionSettingsError(
                 f"connection {conn_id!r}: extra 'local_max_parallel' must be a whole number, "
                 f"got {max_parallel!r}"
             ) from None
         if max_parallel < 1:
-            raise ValueError(f"connection {conn_id!r}: extra 'local_max_parallel' must be >= 1")
+            raise ConnectionSettingsError(
+                f"connection {conn_id!r}: extra 'local_max_parallel' must be >= 1"
+            )
     managed_identity_client_id = _extra_value(extras, "managed_identity_client_id")
     return ConnectionSettings(
         conn_id=conn_id,

@@ -40,11 +40,11 @@ from typing import Any
 from _bench import machine_note, median, table, verdict
 from kedro.pipeline import Pipeline, node
 
-from airflow_kedro_azureml.azureml_job import to_pipeline_job, to_yaml
+from airflow_kedro_azureml.azure.pipeline_job import to_pipeline_job, to_yaml
 from airflow_kedro_azureml.compiler import CompileOptions, compile_selected
+from airflow_kedro_azureml.compiler.kedro_project import KedroProject
+from airflow_kedro_azureml.compiler.spec import CompiledPipeline
 from airflow_kedro_azureml.config import parse_config
-from airflow_kedro_azureml.job_spec import CompiledPipeline
-from airflow_kedro_azureml.kedro_project import KedroProject
 
 SIZES = (10, 100, 1_000, 2_000)
 QUICK_SIZES = (10, 100, 1_000)

@@ -7,7 +7,7 @@ each round:
 
 - ``kedro run --pipeline training``: one process, Kedro's sequential runner;
 - ``kedro azureml run-local -p training``: compiles the pipeline job and runs each step
-  as its own process (``airflow_kedro_azureml.execute``, forked from a warm server by
+  as its own process (``airflow_kedro_azureml.compute.execute``, forked from a warm server by
   default), independent steps in parallel up to ``execution.local.max_parallel`` (2 by
   default), in-memory datasets pickled between steps.
 
@@ -59,8 +59,9 @@ TIMELINE = textwrap.dedent(
     from pathlib import Path
 
     from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
-    from airflow_kedro_azureml.kedro_project import open_project
-    from airflow_kedro_azureml.local import LocalPipelineRun
+    from airflow_kedro_azureml.compiler.kedro_project import open_project
+    from airflow_kedro_azureml.local.pipeline_run import LocalPipelineRun
+    from airflow_kedro_azureml.local.steps import steps_from_spec
 
     start = time.perf_counter()
     project = open_project(Path.cwd())
@@ -70,7 +71,7 @@ TIMELINE = textwrap.dedent(
     compiled_at = time.perf_counter() - start
     events = {{}}
     run = LocalPipelineRun(
-        compiled.local_steps(),
+        steps_from_spec(compiled),
         pipeline_inputs=compiled.pipeline_inputs,
         code_dir=compiled.code_directory,
         run_dir=Path.cwd() / ".azureml-local" / "runs" / "timeline",

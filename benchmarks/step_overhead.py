@@ -8,9 +8,10 @@ A tiny Kedro project is written to a temp dir (one node, ``add_one``: ``params:s
   logging (rich, when installed);
 - ``baseline, plain logging``: the same with ``KEDRO_LOGGING_CONFIG`` set to Kedro's plain
   ``default_logging.yml``, which is what the step command chooses for itself;
-- ``step``: the step command the compiler writes, ``python -m airflow_kedro_azureml.execute``,
-  with ``--params`` and one ``--output result FOLDER`` (so the catalog rewiring runs and the
-  result is pickled into the folder).
+- ``step``: the step command the compiler writes,
+  ``python -m airflow_kedro_azureml.compute.execute``, with ``--params`` and one
+  ``--output result FOLDER`` (so the catalog rewiring runs and the result is pickled
+  into the folder).
 
 Samples are interleaved, the order rotating each round; medians are compared. The baseline
 runs in the same virtualenv as the step: that equals "without this package", because the
@@ -45,7 +46,7 @@ from _bench import (
     verdict,
 )
 
-from airflow_kedro_azureml.arg_codec import encode_json, encode_value
+from airflow_kedro_azureml.compute.arg_codec import encode_json, encode_value
 from airflow_kedro_azureml.datasets import FolderPickleDataset
 
 TARGET_RATIO = 1.5
@@ -132,7 +133,7 @@ def step_command(output_folder: Path) -> list[str]:
     return [
         PYTHON,
         "-m",
-        "airflow_kedro_azureml.execute",
+        "airflow_kedro_azureml.compute.execute",
         "--pipeline",
         encode_value(PIPELINE),
         "--nodes",
@@ -222,7 +223,7 @@ def main() -> None:
         variants = {
             "baseline: bare KedroSession.run": baseline,
             "baseline, plain logging": baseline_plain,
-            "step: python -m airflow_kedro_azureml.execute": step,
+            "step: python -m airflow_kedro_azureml.compute.execute": step,
             "python -c pass (interpreter start)": interpreter,
         }
         for action in variants.values():  # untimed: bytecode caches and file cache

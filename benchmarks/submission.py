@@ -82,8 +82,8 @@ def classify(path: str, method: str) -> str:
 
 def submit(emulator: Any, compiled: Any, code: Path, name: str) -> tuple[float, Counter, int, int]:
     """Submit as the operator does: compute check, then ``submit_compiled``; count requests."""
-    from airflow_kedro_azureml.azureml_job import JobIdentity
-    from airflow_kedro_azureml.submission import submit_compiled
+    from airflow_kedro_azureml.azure.pipeline_job import JobIdentity
+    from airflow_kedro_azureml.azure.submission import submit_compiled
 
     hook = emulator.hook()
     emulator.reset_requests()
@@ -114,9 +114,9 @@ def submit(emulator: Any, compiled: Any, code: Path, name: str) -> tuple[float, 
 def measure(steps: int) -> list[dict[str, Any]]:
     from azure.ai.ml.entities import Environment
 
-    from airflow_kedro_azureml.code_snapshot import build_snapshot
+    from airflow_kedro_azureml.azure.code_snapshot import build_snapshot
     from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
-    from airflow_kedro_azureml.kedro_project import open_project
+    from airflow_kedro_azureml.compiler.kedro_project import open_project
     from airflow_kedro_azureml.testing import AzureMLEmulator
 
     rows = []

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from airflow_kedro_azureml.compiler.kedro_project import open_project
 from airflow_kedro_azureml.config import parse_config
 from airflow_kedro_azureml.errors import ConfigError, ProjectError
-from airflow_kedro_azureml.kedro_project import open_project
 
 
 def test_kedro_azureml_pipeline_layout_is_accepted() -> None:

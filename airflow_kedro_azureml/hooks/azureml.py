@@ -1,27 +1,47 @@
-"""AzureMLHook: the only module that talks to the Azure ML SDK.
+"""AzureMLHook: the only place that sends requests to Azure ML through the SDK.
 
 It turns an ``azure_ml`` Airflow connection into a credential and one cached
-``MLClient``, and wraps the calls operators and sensors need: submit, get, list
-child steps, cancel, schedules, and a ``test_connection`` that makes a real
-request. It never opens an interactive browser login.
+``MLClient``, and wraps the calls operators, sensors and triggers need: submit,
+job state (``JobState``: status, steps, studio URL), cancel, schedules, and a
+``test_connection`` that makes a real request. It hands back plain data, never
+SDK objects, and raises the package's own errors (``TransientAzureMLError`` or
+``AzureMLRequestError``), never azure-core's. It never opens an interactive
+browser login.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowException
 
-from airflow_kedro_azureml import CONNECTION_TYPE, DEFAULT_CONNECTION_ID
-from airflow_kedro_azureml.connection import ConnectionSettings, WorkspaceRef, parse_connection
+from airflow_kedro_azureml import CONNECTION_TYPE, DEFAULT_CONNECTION_ID, statuses
+from airflow_kedro_azureml.connection import (
+    ConnectionSettings,
+    WorkspaceRef,
+    parse_connection,
+    ui_field_behaviour,
+)
+from airflow_kedro_azureml.errors import AzureMLRequestError, ConfigError, KedroAzureMLError
+from airflow_kedro_azureml.hooks.credentials import credential_for
+from airflow_kedro_azureml.hooks.request_errors import translated_errors
+from airflow_kedro_azureml.statuses import JobState, StepState
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
     from azure.ai.ml.entities import Job, JobSchedule, PipelineJob
     from azure.core.credentials import TokenCredential
+
+
+class AzureMLJobFailedException(AirflowException):
+    """The Kedro pipeline's job ended without completing (failed, canceled, paused).
+
+    The message names the failed steps with their errors. Airflow's retries apply:
+    a retry may succeed where a flaky step failed.
+    """
 
 
 class AzureMLHook(BaseHook):
@@ -65,56 +85,7 @@ class AzureMLHook(BaseHook):
         Without any of them, the default credential chain (environment, workload
         identity, managed identity, Azure CLI...), never an interactive login.
         """
-        settings = self.settings
-        secret = self._connection.password
-        authority = settings.authority_host_url()
-        common: dict[str, Any] = {}
-        if authority:
-            common["authority"] = authority
-        if settings.disable_instance_discovery:
-            common["disable_instance_discovery"] = True
-        if settings.client_id and secret:
-            from azure.identity import ClientSecretCredential
-
-            settings.require("tenant_id", "a service principal with a client secret")
-            return ClientSecretCredential(
-                tenant_id=settings.tenant_id,
-                client_id=settings.client_id,
-                client_secret=secret,
-                **common,
-            )
-        if settings.client_id and (settings.certificate_path or settings.certificate_data):
-            from azure.identity import CertificateCredential
-
-            settings.require("tenant_id", "a service principal with a certificate")
-            certificate: dict[str, Any] = (
-                {"certificate_path": settings.certificate_path}
-                if settings.certificate_path
-                else {"certificate_data": settings.certificate_data.encode("utf-8")}
-            )
-            return CertificateCredential(
-                tenant_id=settings.tenant_id, client_id=settings.client_id, **certificate, **common
-            )
-        if settings.workload_identity:
-            from azure.identity import WorkloadIdentityCredential
-
-            return WorkloadIdentityCredential(
-                tenant_id=settings.tenant_id or os.environ.get("AZURE_TENANT_ID"),
-                client_id=settings.client_id or os.environ.get("AZURE_CLIENT_ID"),
-                token_file_path=settings.federated_token_file
-                or os.environ.get("AZURE_FEDERATED_TOKEN_FILE"),
-                **common,
-            )
-        if settings.managed_identity:
-            from azure.identity import ManagedIdentityCredential
-
-            return ManagedIdentityCredential(client_id=settings.managed_identity_client_id)
-        from airflow.providers.microsoft.azure.utils import get_sync_default_azure_credential
-
-        return get_sync_default_azure_credential(
-            managed_identity_client_id=settings.managed_identity_client_id,
-            workload_identity_tenant_id=settings.tenant_id,
-        )
+        return credential_for(self.settings, self._connection.password)
 
     @cached_property
     def client(self) -> MLClient:
@@ -159,41 +130,62 @@ class AzureMLHook(BaseHook):
         ``name@label`` (e.g. ``@latest``) costs one request; ``name:version`` and ARM
         ids cost none; a docker ``image`` registers (or finds) an anonymous environment.
         """
-        if image:
-            from azure.ai.ml.entities import Environment
-
-            return self.client.environments.create_or_update(Environment(image=image)).id
-        if not environment:
-            raise ValueError(
+        if not image and not environment:
+            raise ConfigError(
                 "azureml.yml sets neither 'execution.environment' nor 'execution.image'"
             )
-        reference = environment.removeprefix("azureml:")
-        if reference.startswith("/subscriptions/"):
-            return reference
-        if "@" in reference:
-            name, label = reference.split("@", 1)
-            return self.client.environments.get(name=name, label=label).id
-        if ":" in reference:
-            name, version = reference.split(":", 1)
-            return f"{self.workspace_arm_id}/environments/{name}/versions/{version}"
-        return self.client.environments.get(name=reference, label="latest").id
+        with translated_errors(f"resolve environment {environment or image!r}"):
+            if image:
+                from azure.ai.ml.entities import Environment
+
+                return str(self.client.environments.create_or_update(Environment(image=image)).id)
+            reference = str(environment).removeprefix("azureml:")
+            if reference.startswith("/subscriptions/"):
+                return reference
+            if "@" in reference:
+                name, label = reference.split("@", 1)
+                return str(self.client.environments.get(name=name, label=label).id)
+            if ":" in reference:
+                name, version = reference.split(":", 1)
+                return f"{self.workspace_arm_id}/environments/{name}/versions/{version}"
+            return str(self.client.environments.get(name=reference, label="latest").id)
 
     def latest_data_version(self, name: str) -> str:
         """The version of data asset ``name`` labelled latest."""
-        return str(self.client.data.get(name=name, label="latest").version)
+        with translated_errors(f"get the latest version of data asset {name!r}"):
+            return str(self.client.data.get(name=name, label="latest").version)
 
     def component_versions(self, name: str) -> set[str]:
         """The versions of component ``name`` the workspace has (one listing)."""
         from azure.core.exceptions import ResourceNotFoundError
 
-        try:
-            return {component.version for component in self.client.components.list(name=name)}
-        except ResourceNotFoundError:
-            return set()
+        with translated_errors(f"list versions of component {name!r}"):
+            try:
+                return {
+                    str(component.version) for component in self.client.components.list(name=name)
+                }
+            except ResourceNotFoundError:
+                return set()
 
-    def create_component(self, component: Any) -> Any:
-        """Register a component version (uploading its code if it is a local folder)."""
-        return self.client.components.create_or_update(component)
+    def create_component(self, component: Any) -> str | None:
+        """Register a component version (uploading its code if it is a local folder).
+
+        Returns the ARM id of the uploaded code, for the next components to reuse.
+        """
+        with translated_errors(f"register component {component.name}:{component.version}"):
+            registered = self.client.components.create_or_update(component)
+        return getattr(registered, "code", None)
+
+    def compute_exists(self, name: str) -> bool:
+        """True when the workspace has a compute called ``name``."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with translated_errors(f"look up compute {name!r}"):
+            try:
+                self.client.compute.get(name)
+            except ResourceNotFoundError:
+                return False
+        return True
 
     # -- jobs ---------------------------------------------------------------------------------
 
@@ -202,42 +194,90 @@ class AzureMLHook(BaseHook):
         job: PipelineJob,
         experiment_name: str | None = None,
         computes_checked: bool = False,
-    ) -> Job:
-        """Create the pipeline job (uploading code and components it needs).
+    ) -> JobState:
+        """Create the pipeline job (uploading code and components it needs); its state.
 
         With ``computes_checked`` (the caller has looked each distinct compute up),
         the SDK's offline validation runs here and its per-step compute lookups are
         skipped: one request per compute instead of one per step.
         """
-        if computes_checked:
-            job._validate(raise_error=True)
-        return self.client.jobs.create_or_update(
-            job, experiment_name=experiment_name, skip_validation=computes_checked
+        with translated_errors(f"submit job {job.name}"):
+            if computes_checked:
+                # Private SDK call: the public path (skip_validation=False) validates
+                # offline AND gets every step's compute, one request per step. Run the
+                # offline half alone, since the caller has checked each compute once.
+                job._validate(raise_error=True)
+            created = self.client.jobs.create_or_update(
+                job, experiment_name=experiment_name, skip_validation=computes_checked
+            )
+        return self._state_of(created)
+
+    def get_job_state(self, name: str, with_step_errors: bool = False) -> JobState:
+        """Status, steps and studio URL of pipeline job ``name``.
+
+        Raises ``TransientAzureMLError`` when the job could not be read this time,
+        ``AzureMLRequestError`` when it cannot be read at all (e.g. it does not
+        exist). When only the steps cannot be listed, ``steps`` is None.
+        ``with_step_errors`` adds each failed step's error message (one more request
+        per failed step).
+        """
+        with translated_errors(f"get job {name}"):
+            job = self.client.jobs.get(name)
+        state = self._state_of(job)
+        try:
+            steps = self._step_states(name, with_step_errors)
+        except KedroAzureMLError as error:
+            self.log.warning("Could not list the steps of %s (%s)", name, error)
+            return state
+        return JobState(state.name, state.status, state.studio_url, steps)
+
+    def find_job_state(self, name: str) -> JobState | None:
+        """Like ``get_job_state`` without the steps, or None when there is no such job."""
+        try:
+            with translated_errors(f"get job {name}"):
+                return self._state_of(self.client.jobs.get(name))
+        except AzureMLRequestError as error:
+            if error.status_code == 404:
+                return None
+            raise
+
+    def cancel_job(self, name: str) -> None:
+        """Ask Azure ML to cancel job ``name`` and wait for the request to be accepted."""
+        with translated_errors(f"cancel job {name}"):
+            self.client.jobs.begin_cancel(name).result()
+
+    def _state_of(self, job: Job) -> JobState:
+        return JobState(
+            name=str(job.name),
+            status=statuses.normalize(job.status),
+            studio_url=str(getattr(job, "studio_url", None) or ""),
         )
 
-    def get_job(self, name: str) -> Job:
-        """The job called ``name``."""
-        return self.client.jobs.get(name)
+    def _step_states(self, name: str, with_errors: bool) -> tuple[StepState, ...]:
+        with translated_errors(f"list the steps of job {name}"):
+            children = list(self.client.jobs.list(parent_job_name=name))
+        states = []
+        for child in children:
+            properties = getattr(child, "properties", None) or {}
+            # A step job's own name is generated; its node name in the pipeline is here.
+            step_name = (
+                properties.get("azureml.nodeid")
+                or getattr(child, "display_name", None)
+                or getattr(child, "name", "?")
+            )
+            status = statuses.normalize(child.status) or ""
+            error = None
+            if with_errors and status == statuses.FAILED:
+                error = self._step_error(str(child.name))
+            states.append(StepState(str(step_name), status, error))
+        return tuple(states)
 
-    def find_job(self, name: str) -> Job | None:
-        """The job called ``name``, or None when the workspace has none."""
-        from azure.core.exceptions import ResourceNotFoundError
-
-        try:
-            return self.get_job(name)
-        except ResourceNotFoundError:
-            return None
-
-    def list_child_jobs(self, name: str) -> list[Job]:
-        """The step jobs of pipeline job ``name``."""
-        return list(self.client.jobs.list(parent_job_name=name))
-
-    def get_step_error(self, name: str) -> str | None:
+    def _step_error(self, name: str) -> str | None:
         """The error message of step job ``name`` from its run details, if it has one.
 
-        The SDK's job objects do not carry a step's error; its run details do. This
-        reads them through the SDK's run-history client, and gives None when that
-        fails rather than hide the step's failure behind a lookup error.
+        The SDK's job objects do not carry a step's error; its run details do, and
+        only the SDK's private run-history client reads them. None when that fails,
+        rather than hide the step's failure behind a lookup error.
         """
         try:
             details = self.client.jobs._runs_operations.get_run_details(name)
@@ -249,46 +289,37 @@ class AzureMLHook(BaseHook):
         message = getattr(inner, "message", None)
         return str(message) if message else None
 
-    def cancel_job(self, name: str) -> None:
-        """Ask Azure ML to cancel job ``name`` and wait for the request to be accepted."""
-        self.client.jobs.begin_cancel(name).result()
-
-    def compute_exists(self, name: str) -> bool:
-        """True when the workspace has a compute called ``name``."""
-        from azure.core.exceptions import ResourceNotFoundError
-
-        try:
-            self.client.compute.get(name)
-        except ResourceNotFoundError:
-            return False
-        return True
-
     # -- schedules ----------------------------------------------------------------------------
 
     def create_or_update_schedule(self, schedule: JobSchedule) -> JobSchedule:
         """Create or update a JobSchedule and wait until Azure ML has it."""
-        return self.client.schedules.begin_create_or_update(schedule).result()
+        with translated_errors(f"create or update schedule {schedule.name}"):
+            return self.client.schedules.begin_create_or_update(schedule).result()
 
     def get_schedule(self, name: str) -> JobSchedule | None:
         """The schedule called ``name``, or None."""
         from azure.core.exceptions import ResourceNotFoundError
 
-        try:
-            return self.client.schedules.get(name)
-        except ResourceNotFoundError:
-            return None
+        with translated_errors(f"get schedule {name}"):
+            try:
+                return self.client.schedules.get(name)
+            except ResourceNotFoundError:
+                return None
 
     def enable_schedule(self, name: str) -> JobSchedule:
         """Enable schedule ``name``."""
-        return self.client.schedules.begin_enable(name).result()
+        with translated_errors(f"enable schedule {name}"):
+            return self.client.schedules.begin_enable(name).result()
 
     def disable_schedule(self, name: str) -> JobSchedule:
         """Disable schedule ``name``."""
-        return self.client.schedules.begin_disable(name).result()
+        with translated_errors(f"disable schedule {name}"):
+            return self.client.schedules.begin_disable(name).result()
 
     def delete_schedule(self, name: str) -> None:
         """Delete schedule ``name``."""
-        self.client.schedules.begin_delete(name).result()
+        with translated_errors(f"delete schedule {name}"):
+            self.client.schedules.begin_delete(name).result()
 
     # -- Airflow UI -----------------------------------------------------------------------------
 
@@ -304,12 +335,10 @@ class AzureMLHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """How the connection form looks in the Airflow UI."""
+        """How the connection form looks in the Airflow UI (the provider info's, in this format)."""
+        behaviour = ui_field_behaviour()
         return {
-            "hidden_fields": ["schema", "port", "host"],
-            "relabeling": {"login": "Client ID", "password": "Client Secret"},
-            "placeholders": {
-                "login": "service principal client id (empty for managed/workload identity)",
-                "password": "service principal client secret",
-            },
+            "hidden_fields": behaviour["hidden-fields"],
+            "relabeling": behaviour["relabeling"],
+            "placeholders": behaviour["placeholders"],
         }

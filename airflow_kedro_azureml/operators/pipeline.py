@@ -15,28 +15,28 @@ Example::
 
 from __future__ import annotations
 
-import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_kedro_azureml import DEFAULT_CONNECTION_ID, statuses
-from airflow_kedro_azureml.errors import KedroAzureMLError
-from airflow_kedro_azureml.job_progress import StepState, failure_message, progress_line
+from airflow_kedro_azureml import DEFAULT_CONNECTION_ID
+from airflow_kedro_azureml.errors import KedroAzureMLError, TransientAzureMLError
+from airflow_kedro_azureml.hooks.azureml import AzureMLJobFailedException
 from airflow_kedro_azureml.links import JOB_URL_XCOM_KEY, AzureMLJobLink
+from airflow_kedro_azureml.statuses import JobState, failure_message, progress_line
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_kedro_azureml.connection import ConnectionSettings
+    from airflow_kedro_azureml.compiler.kedro_project import KedroProject
+    from airflow_kedro_azureml.compiler.spec import CompiledPipeline
     from airflow_kedro_azureml.hooks.azureml import AzureMLHook
-    from airflow_kedro_azureml.job_spec import CompiledPipeline
-    from airflow_kedro_azureml.kedro_project import KedroProject
-    from airflow_kedro_azureml.local import LocalPipelineRun
+    from airflow_kedro_azureml.local.job import LocalJob
 
 JOB_NAME_XCOM_KEY = "azureml_job_name"
 RUN_ID_XCOM_KEY = "kedro_run_id"
@@ -131,7 +131,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         self.poll_interval = (
             poll_interval if poll_interval is not None else _default_poll_interval()
         )
-        self._local_run: LocalPipelineRun | None = None
+        self._local_job: LocalJob | None = None
         self._job_name: str | None = None
         self._hook: AzureMLHook | None = None
 
@@ -140,43 +140,34 @@ class KedroAzureMLPipelineOperator(BaseOperator):
     def execute(self, context: Context) -> str:
         """Compile, run the job on the connection's backend, wait, and return the job name."""
         from airflow_kedro_azureml.hooks.azureml import AzureMLHook
-        from airflow_kedro_azureml.job_naming import job_name_for
+        from airflow_kedro_azureml.identity import job_name_for
 
-        hook = AzureMLHook(azureml_conn_id=self.azureml_conn_id)
-        try:
-            settings = hook.settings
-        except ValueError as error:
-            raise AirflowFailException(str(error)) from None
-        run_id = self.run_id or self._run_id_from(context)
         ti = context["ti"]
         job_name = job_name_for(self.dag_id, self.task_id, ti.run_id, ti.map_index)
-        project = self._open_project()
-        fork_server = None
-        if settings.is_local and project.config.execution.local.fork_server:
-            fork_server = self._start_fork_server(project)
-        try:
+        with _bad_input_fails_fast():
+            hook = AzureMLHook(azureml_conn_id=self.azureml_conn_id)
+            is_local = hook.settings.is_local
+            run_id = self.run_id or self._run_id_from(context)
+            project = self._open_project()
+        if is_local:
+            return self._run_locally(context, hook, project, job_name, run_id)
+        with _bad_input_fails_fast():
             compiled = self._compile(project, run_id)
-        except BaseException:
-            if fork_server is not None:
-                fork_server.kill()
-            raise
         ti.xcom_push(key=RUN_ID_XCOM_KEY, value=run_id)
-        if settings.is_local:
-            return self._run_locally(ti, project, compiled, job_name, settings, fork_server)
-        return self._run_on_azure(context, hook, project, compiled, job_name, run_id)
+        return self._run_on_azure(context, project, compiled, job_name, run_id)
 
     def on_kill(self) -> None:
         """Stop the job when Airflow kills the task (nothing to do before submission)."""
-        if self._local_run is not None:
+        if self._local_job is not None:
             self.log.info("Task killed: cancelling the local pipeline run")
-            self._local_run.cancel()
+            self._local_job.cancel()
         if self._job_name is not None and self._hook is not None:
             self._cancel_azure_job("task killed")
 
     # -- steps of execute -------------------------------------------------------------------
 
     def _run_id_from(self, context: Context) -> str:
-        from airflow_kedro_azureml.run_identity import airflow_run_id
+        from airflow_kedro_azureml.identity import airflow_run_id
 
         dag_run = context["dag_run"]
         return airflow_run_id(
@@ -187,26 +178,13 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         )
 
     def _open_project(self) -> KedroProject:
-        from airflow_kedro_azureml.kedro_project import open_project
+        from airflow_kedro_azureml.compiler.kedro_project import open_project
 
-        try:
-            return open_project(self.project_path, env=self.env, runtime_params=None)
-        except (KedroAzureMLError, ValueError) as error:
-            raise AirflowFailException(str(error)) from None
-
-    def _local_runs_dir(self, project: KedroProject, settings: ConnectionSettings) -> Path:
-        runs_dir = Path(settings.local_runs_dir or project.config.execution.local.runs_dir)
-        return runs_dir if runs_dir.is_absolute() else project.path / runs_dir
-
-    def _start_fork_server(self, project: KedroProject) -> Any:
-        from airflow_kedro_azureml.local_job import start_fork_server
-
-        code_dir = project.path / (project.config.execution.code_directory or ".")
-        return start_fork_server(code_dir, self.pipeline)
+        return open_project(self.project_path, env=self.env, runtime_params=None)
 
     def _compile(self, project: KedroProject, run_id: str) -> CompiledPipeline:
         from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
-        from airflow_kedro_azureml.kedro_project import PipelineFilters
+        from airflow_kedro_azureml.compiler.kedro_project import PipelineFilters
 
         filters = PipelineFilters(
             tags=tuple(self.node_tags or ()),
@@ -217,20 +195,16 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             to_outputs=tuple(self.to_outputs or ()),
             node_namespaces=tuple(self.node_namespaces or ()),
         )
-        try:
-            compiled = compile_pipeline(
-                project,
-                CompileOptions(
-                    pipeline_name=self.pipeline,
-                    filters=filters,
-                    run_id=run_id,
-                    params=self.kedro_params,
-                    node_grouping=self.node_grouping,
-                ),
-            )
-        except (KedroAzureMLError, ValueError) as error:
-            # Bad input does not get better on retry: fail without retrying.
-            raise AirflowFailException(str(error)) from None
+        compiled = compile_pipeline(
+            project,
+            CompileOptions(
+                pipeline_name=self.pipeline,
+                filters=filters,
+                run_id=run_id,
+                params=self.kedro_params,
+                node_grouping=self.node_grouping,
+            ),
+        )
         self.log.info(
             "Compiled pipeline %r into %d step(s), run id %s",
             self.pipeline,
@@ -239,37 +213,46 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         )
         return compiled
 
+    # -- local backend ------------------------------------------------------------------------
+
     def _run_locally(
         self,
-        ti: Any,
+        context: Context,
+        hook: AzureMLHook,
         project: KedroProject,
-        compiled: CompiledPipeline,
         job_name: str,
-        settings: ConnectionSettings,
-        fork_server: Any,
+        run_id: str,
     ) -> str:
-        from airflow_kedro_azureml.local_job import local_run_for
+        from airflow_kedro_azureml.local.job import LocalJob, LocalRunSettings
 
-        local = project.config.execution.local
-        runs_dir = self._local_runs_dir(project, settings)
-        max_parallel = settings.local_max_parallel or local.max_parallel
-        ti.xcom_push(key=JOB_NAME_XCOM_KEY, value=job_name)
-        ti.xcom_push(key=JOB_URL_XCOM_KEY, value=(runs_dir / job_name).as_uri())
-        self.log.info("Running job %s on the local backend in %s", job_name, runs_dir / job_name)
-        self._local_run = local_run_for(
-            compiled,
-            job_name,
-            runs_dir,
-            max_parallel,
-            on_log=lambda step, line: self.log.info("[%s] %s", step, line),
-            fork_server=fork_server or False,
+        ti = context["ti"]
+        settings = LocalRunSettings.for_project(
+            project,
+            runs_dir=hook.settings.local_runs_dir,
+            max_parallel=hook.settings.local_max_parallel,
         )
-        status = self._local_run.run()
-        summary = ", ".join(f"{n}: {s}" for n, s in self._local_run.step_statuses.items())
-        self.log.info("Job %s ended %s (%s)", job_name, status, summary)
-        if status != "Completed":
-            message = self._local_run.failure_message() or f"job {job_name} ended {status}"
-            raise AirflowException(f"Kedro pipeline {self.pipeline!r} {status.lower()}: {message}")
+        self._local_job = LocalJob(
+            project,
+            self.pipeline,
+            settings,
+            job_name,
+            on_log=lambda step, line: self.log.info("[%s] %s", step, line),
+        )
+        with _bad_input_fails_fast():
+            compiled = self._local_job.compile(lambda: self._compile(project, run_id))
+        ti.xcom_push(key=RUN_ID_XCOM_KEY, value=run_id)
+        ti.xcom_push(key=JOB_NAME_XCOM_KEY, value=job_name)
+        ti.xcom_push(key=JOB_URL_XCOM_KEY, value=self._local_job.run_dir.as_uri())
+        run_dir = self._local_job.run_dir
+        self.log.info("Running job %s on the local backend in %s", job_name, run_dir)
+        with _bad_input_fails_fast():
+            outcome = self._local_job.run(compiled)
+        self.log.info("Job %s ended %s (%s)", job_name, outcome.status, outcome.summary())
+        if not outcome.succeeded:
+            raise AzureMLJobFailedException(
+                f"Kedro pipeline {self.pipeline!r} {outcome.status.lower()}: "
+                f"{outcome.failure_message()}"
+            )
         return job_name
 
     # -- Azure ML -----------------------------------------------------------------------------
@@ -277,184 +260,102 @@ class KedroAzureMLPipelineOperator(BaseOperator):
     def _run_on_azure(
         self,
         context: Context,
-        hook: AzureMLHook,
         project: KedroProject,
         compiled: CompiledPipeline,
         job_name: str,
         run_id: str,
     ) -> str:
+        from airflow_kedro_azureml.azure.job_launch import submit_or_attach
         from airflow_kedro_azureml.connection import WorkspaceRef
         from airflow_kedro_azureml.hooks.azureml import AzureMLHook
 
         configured = project.config.workspace.resolve() if project.config.workspace else None
-        if configured is not None:
-            # azureml.yml fills in what the connection leaves unset.
-            hook = AzureMLHook(
-                azureml_conn_id=self.azureml_conn_id,
-                workspace=WorkspaceRef(
-                    configured.subscription_id, configured.resource_group, configured.name
-                ),
-            )
-        try:
+        # azureml.yml fills in what the connection leaves unset.
+        hook = AzureMLHook(
+            azureml_conn_id=self.azureml_conn_id,
+            workspace=None
+            if configured is None
+            else WorkspaceRef(
+                configured.subscription_id, configured.resource_group, configured.name
+            ),
+        )
+        with _bad_input_fails_fast():
             hook.workspace  # noqa: B018 - validates the workspace before any request
-        except ValueError as error:
-            raise AirflowFailException(str(error)) from None
-        self._hook = hook
-        job = hook.find_job(job_name)
-        if job is None:
-            self._check_computes(hook, compiled)
-            job = self._submit(context, hook, compiled, job_name, run_id)
-        else:
-            self.log.info(
-                "Job %s already exists (status %s): re-attaching instead of submitting again",
-                job_name,
-                job.status,
-            )
+            self._hook = hook
+            identity = self._job_identity(context, compiled, job_name, run_id)
+            job = submit_or_attach(hook, compiled, identity, self.log)
         self._job_name = job_name
         ti = context["ti"]
         ti.xcom_push(key=JOB_NAME_XCOM_KEY, value=job_name)
-        ti.xcom_push(key=JOB_URL_XCOM_KEY, value=getattr(job, "studio_url", None) or "")
-        self.log.info("Azure ML job %s: %s", job_name, getattr(job, "studio_url", ""))
-        return self._wait(hook, job_name, len(compiled.steps))
+        ti.xcom_push(key=JOB_URL_XCOM_KEY, value=job.studio_url)
+        self.log.info("Azure ML job %s: %s", job_name, job.studio_url)
+        with _bad_input_fails_fast(value_errors=False):
+            return self._wait(hook, job_name, len(compiled.steps))
 
-    def _check_computes(self, hook: AzureMLHook, compiled: CompiledPipeline) -> None:
-        missing = []
-        for key, target in sorted(compiled.computes.items()):
-            if not target.cluster:
-                continue
-            if not hook.compute_exists(target.cluster):
-                steps = [step.name for step in compiled.steps if step.compute == key]
-                missing.append(f"{target.cluster!r} (compute {key!r}, steps {steps})")
-        if missing:
-            raise AirflowFailException(
-                "the workspace has no compute "
-                + "; no compute ".join(missing)
-                + ": create it, or fix 'compute' in azureml.yml; nothing was submitted"
-            )
-
-    def _submit(
-        self,
-        context: Context,
-        hook: AzureMLHook,
-        compiled: CompiledPipeline,
-        job_name: str,
-        run_id: str,
+    def _job_identity(
+        self, context: Context, compiled: CompiledPipeline, job_name: str, run_id: str
     ) -> Any:
-        from airflow_kedro_azureml.azureml_job import JobIdentity
-        from airflow_kedro_azureml.code_snapshot import build_snapshot
+        from airflow_kedro_azureml.azure.pipeline_job import JobIdentity
+        from airflow_kedro_azureml.identity import job_tags
 
         ti = context["ti"]
-        tags = {
-            "airflow_dag_id": self.dag_id,
-            "airflow_run_id": ti.run_id,
-            "airflow_task_id": self.task_id,
-            "airflow_try_number": str(ti.try_number),
-            "kedro_pipeline": self.pipeline,
-            "kedro_env": self.env or "",
-            "kedro_run_id": run_id,
-            **{str(key): str(value) for key, value in self.job_tags.items()},
-        }
-        identity = JobIdentity(
+        tags = job_tags(
+            dag_id=self.dag_id,
+            dag_run_id=ti.run_id,
+            task_id=self.task_id,
+            try_number=ti.try_number,
+            pipeline=self.pipeline,
+            env=self.env,
+            run_id=run_id,
+            extra=self.job_tags,
+        )
+        return JobIdentity(
             name=job_name,
             experiment_name=self.experiment_name or compiled.experiment_name or self.dag_id,
             display_name=self.display_name or f"{self.dag_id}.{self.task_id}",
             description=self.description,
             tags=tags,
         )
-        with tempfile.TemporaryDirectory(prefix="kedro-azureml-code-") as snapshot:
-            files = build_snapshot(compiled.code_directory, Path(snapshot))
-            self.log.info("Code snapshot: %d file(s) from %s", len(files), compiled.code_directory)
-            return self._submit_once(hook, compiled, identity, Path(snapshot))
-
-    def _submit_once(
-        self, hook: AzureMLHook, compiled: CompiledPipeline, identity: Any, code_dir: Path
-    ) -> Any:
-        """Submit; after a lost answer, look the job up rather than submit it twice."""
-        from airflow_kedro_azureml.submission import submit_compiled
-
-        job_name = identity.name
-        from azure.ai.ml.exceptions import MlException
-        from azure.core.exceptions import ServiceRequestError, ServiceResponseError
-
-        attempts = 3
-        for attempt in range(1, attempts + 1):
-            try:
-                return submit_compiled(
-                    hook, compiled, identity, code_dir, log=self.log, computes_checked=True
-                )
-            except MlException as error:
-                # The SDK validates (environment, compute, inputs) before the job PUT.
-                message = " ".join(str(error).split())
-                raise AirflowFailException(
-                    f"Azure ML refused the job {job_name}; nothing was submitted: {message}"
-                ) from None
-            except (ServiceRequestError, ServiceResponseError) as error:
-                existing = hook.find_job(job_name)
-                if existing is not None:
-                    self.log.warning("Submission answer lost (%s); the job exists", error)
-                    return existing
-                if attempt == attempts:
-                    raise
-                self.log.warning("Submission failed (%s); trying again", error)
-                time.sleep(min(2**attempt, 10))
-        raise AssertionError("unreachable")
 
     def _wait(self, hook: AzureMLHook, job_name: str, total_steps: int) -> str:
+        """Poll until the job ends; transient errors are logged and polled again."""
         from airflow.sdk.exceptions import AirflowTaskTimeout
 
         last_line = ""
         try:
             while True:
-                status, steps = self._poll(hook, job_name)
-                if steps is not None:
-                    line = progress_line(steps, total_steps)
-                    if line != last_line:
-                        self.log.info("Job %s %s: %s", job_name, status, line)
-                        last_line = line
-                if statuses.is_terminal(status):
-                    break
+                state = self._poll(hook, job_name)
+                if state is not None:
+                    if state.steps is not None:
+                        line = progress_line(state.steps, total_steps)
+                        if line != last_line:
+                            self.log.info("Job %s %s: %s", job_name, state.status, line)
+                            last_line = line
+                    if state.is_terminal:
+                        break
                 time.sleep(self.poll_interval)
         except AirflowTaskTimeout:
             self._cancel_azure_job("task timed out")
             raise
-        if statuses.is_success(status):
+        if state.is_success:
             self.log.info("Job %s completed", job_name)
             return job_name
-        steps = self._poll(hook, job_name, with_errors=True)[1] or []
-        raise AirflowException(failure_message(job_name, status, steps))
+        final = self._poll(hook, job_name, with_step_errors=True) or state
+        raise AzureMLJobFailedException(failure_message(job_name, final.status, final.steps or ()))
 
     def _poll(
-        self, hook: AzureMLHook, job_name: str, with_errors: bool = False
-    ) -> tuple[str | None, list[StepState] | None]:
-        """One look at the job and its steps; transient errors are logged, not raised."""
-        from azure.core.exceptions import HttpResponseError, ServiceRequestError
-
+        self, hook: AzureMLHook, job_name: str, with_step_errors: bool = False
+    ) -> JobState | None:
+        """One look at the job and its steps; None when Azure ML could not answer this time."""
         try:
-            status = statuses.normalize(hook.get_job(job_name).status)
-        except (ServiceRequestError, HttpResponseError) as error:
-            if (
-                isinstance(error, HttpResponseError)
-                and (error.status_code or 0) < 500
-                and (error.status_code != 429)
-            ):
-                raise
+            return hook.get_job_state(job_name, with_step_errors=with_step_errors)
+        except TransientAzureMLError as error:
             self.log.warning("Could not get job %s (%s); will try again", job_name, error)
-            return None, None
-        try:
-            children = hook.list_child_jobs(job_name)
-        except (ServiceRequestError, HttpResponseError) as error:
-            self.log.warning("Could not list the steps of %s (%s)", job_name, error)
-            return status, None
-        states = []
-        for child in children:
-            state = _step_state(child)
-            if with_errors and state.status == statuses.FAILED:
-                state = StepState(state.name, state.status, hook.get_step_error(child.name))
-            states.append(state)
-        return status, states
+            return None
 
     def _cancel_azure_job(self, reason: str) -> None:
-        assert self._hook is not None and self._job_name is not None
+        if self._hook is None or self._job_name is None:
+            return
         self.log.info("%s: cancelling Azure ML job %s", reason.capitalize(), self._job_name)
         try:
             self._hook.cancel_job(self._job_name)
@@ -462,18 +363,25 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             self.log.error("Could not cancel job %s: %s", self._job_name, error)
 
 
+@contextmanager
+def _bad_input_fails_fast(value_errors: bool = True) -> Iterator[None]:
+    """Turn the package's errors into ``AirflowFailException``: bad input is never retried.
+
+    Transient Azure ML errors stay as they are, so Airflow's retries apply to them.
+    With ``value_errors``, a ``ValueError`` (a bad argument) fails fast too.
+    """
+    final: tuple[type[Exception], ...] = (
+        (KedroAzureMLError, ValueError) if value_errors else (KedroAzureMLError,)
+    )
+    try:
+        yield
+    except TransientAzureMLError:
+        raise
+    except final as error:
+        raise AirflowFailException(str(error)) from None
+
+
 def _default_poll_interval() -> float:
     from airflow.configuration import conf
 
     return conf.getfloat("kedro_azureml", "poll_interval", fallback=30.0)
-
-
-def _step_state(child: Any) -> StepState:
-    """A step job's name (its node name in the pipeline), status and error message."""
-    properties = getattr(child, "properties", None) or {}
-    name = (
-        properties.get("azureml.nodeid")
-        or getattr(child, "display_name", None)
-        or getattr(child, "name", "?")
-    )
-    return StepState(name=str(name), status=statuses.normalize(child.status) or "")

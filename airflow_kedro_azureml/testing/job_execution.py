@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_kedro_azureml.local import LocalPipelineRun
+from airflow_kedro_azureml import statuses
+from airflow_kedro_azureml.local.pipeline_run import LocalPipelineRun
 from airflow_kedro_azureml.testing.context import DEFAULT_DATASTORE, EmulatorContext
 from airflow_kedro_azureml.testing.data_download import DataDownloader
 from airflow_kedro_azureml.testing.rest_to_local import (
@@ -191,7 +192,7 @@ class JobExecutor:
             "name": step,
             "displayName": step,
             "experimentId": experiment,
-            "status": "NotStarted",
+            "status": statuses.NOT_STARTED,
             "runType": "azureml.StepRun",
             "createdUtc": utc_now_iso(),
             "tags": {},
@@ -205,7 +206,7 @@ class JobExecutor:
         if active.plan.job_type != "Pipeline":
             return
         fields: dict[str, Any] = {"status": status}
-        if status == "Running":
+        if status == statuses.RUNNING:
             fields["startTimeUtc"] = utc_now_iso()
         if status in TERMINAL_JOB_STATUSES:
             fields["endTimeUtc"] = utc_now_iso()
@@ -243,15 +244,14 @@ class JobExecutor:
         try:
             run = self._prepare(active)
             with self._lock:
-                if active.cancel_requested:
-                    run = None
-                else:
+                canceled_before_start = active.cancel_requested
+                if not canceled_before_start:
                     active.run = run
-            if run is None:
+            if canceled_before_start:
                 self._finish_canceled(active)
                 return
             run.start()
-            state.update_job_status(name, "Running")
+            state.update_job_status(name, statuses.RUNNING)
             final = run.wait()
             for step, tail in run.step_errors.items():
                 state.update_child_run(
@@ -259,11 +259,11 @@ class JobExecutor:
                     error={"error": {"code": "UserError", "message": tail}},
                 )
                 self._append_log(active, EMULATOR_LOG_SOURCE, f"step {step!r} failed")
-            if final == "Failed":
+            if final == statuses.FAILED:
                 state.set_job_error(name, run.failure_message() or "a step failed")
-            if active.cancel_requested and final != "Completed":
-                final = "Canceled"
-            if final == "Completed":
+            if active.cancel_requested and final != statuses.COMPLETED:
+                final = statuses.CANCELED
+            if final == statuses.COMPLETED:
                 self._register_output_assets(active)
             state.update_job_status(name, final)
             self._append_log(active, EMULATOR_LOG_SOURCE, f"job finished: {final}")
@@ -271,9 +271,9 @@ class JobExecutor:
             logger.exception("emulator could not run job %s", name)
             self._append_log(active, EMULATOR_LOG_SOURCE, f"job failed to run: {error}")
             for child in state.children(name):
-                state.update_child_run(child["runId"], status="Canceled")
+                state.update_child_run(child["runId"], status=statuses.CANCELED)
             state.set_job_error(name, f"the emulator could not run the job: {error}")
-            state.update_job_status(name, "Failed")
+            state.update_job_status(name, statuses.FAILED)
 
     def _register_output_assets(self, active: _ActiveJob) -> None:
         """Register each step output that names a data asset as that asset's new version.
@@ -326,6 +326,6 @@ class JobExecutor:
 
     def _finish_canceled(self, active: _ActiveJob) -> None:
         for child in self.context.state.children(active.plan.name):
-            self.context.state.update_child_run(child["runId"], status="Canceled")
-        self.context.state.update_job_status(active.plan.name, "Canceled")
+            self.context.state.update_child_run(child["runId"], status=statuses.CANCELED)
+        self.context.state.update_job_status(active.plan.name, statuses.CANCELED)
         self._append_log(active, EMULATOR_LOG_SOURCE, "job canceled before it started")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_kedro_azureml.local import LocalStep
+from airflow_kedro_azureml.local.steps import LocalStep
 
 ComponentLookup = Callable[[str], Mapping[str, Any] | None]
 

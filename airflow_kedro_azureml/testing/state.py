@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from airflow_kedro_azureml import statuses
+
 PROVIDER = "Microsoft.MachineLearningServices"
 EMULATOR_USER = "emulator-user"
-TERMINAL_JOB_STATUSES = frozenset({"Completed", "Failed", "Canceled", "NotResponding"})
+# Runs that have ended (a paused job can still be resumed or cancelled).
+TERMINAL_JOB_STATUSES = statuses.SUCCESS_STATUSES | statuses.FAILURE_STATUSES
 
 
 def utc_now_iso() -> str:
@@ -140,7 +143,7 @@ class WorkspaceState:
                 return
             properties["status"] = status
             annotations = properties.setdefault("properties", {})
-            if status == "Running":
+            if status == statuses.RUNNING:
                 annotations.setdefault("StartTimeUtc", utc_now_iso())
             if status in TERMINAL_JOB_STATUSES:
                 annotations.setdefault("EndTimeUtc", utc_now_iso())

@@ -7,7 +7,9 @@ import json
 import pytest
 
 from airflow_kedro_azureml.connection import WorkspaceRef
+from airflow_kedro_azureml.errors import AzureMLRequestError, TransientAzureMLError
 from airflow_kedro_azureml.hooks.azureml import AzureMLHook
+from airflow_kedro_azureml.statuses import JobState
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT_ID = "0a1b2c3d-0000-4000-8000-00000000c11e"
@@ -114,9 +116,9 @@ def test_incomplete_workspace_names_what_is_missing(monkeypatch) -> None:
 def test_schedule_lifecycle(monkeypatch, azureml_emulator, make_project) -> None:
     from azure.ai.ml.entities import CronTrigger, Environment, JobSchedule
 
-    from airflow_kedro_azureml.azureml_job import to_pipeline_job
+    from airflow_kedro_azureml.azure.pipeline_job import to_pipeline_job
     from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
-    from airflow_kedro_azureml.kedro_project import open_project
+    from airflow_kedro_azureml.compiler.kedro_project import open_project
 
     emulator_connection(monkeypatch, azureml_emulator)
     hook = AzureMLHook()
@@ -141,3 +143,94 @@ def test_schedule_lifecycle(monkeypatch, azureml_emulator, make_project) -> None
     assert hook.enable_schedule("monthly_training").is_enabled
     hook.delete_schedule("monthly_training")
     assert hook.get_schedule("monthly_training") is None
+
+
+@pytest.mark.timeout(300)
+def test_job_state_names_steps_status_and_studio_url(azureml_emulator, tmp_path) -> None:
+    from azure.ai.ml import command
+    from azure.ai.ml.entities import Environment, PipelineJob
+
+    hook = azureml_emulator.hook()
+    hook.client.environments.create_or_update(Environment(name="env", version="1", image="py"))
+    (tmp_path / "fail.py").write_text("raise SystemExit('the step failed on purpose')\n")
+    commands = {"ok": "python -c 'print(1)'", "broken": "python fail.py"}
+    steps = {
+        name: command(
+            name=name,
+            command=line,
+            code=str(tmp_path),
+            environment="azureml:env:1",
+            compute="cpu-cluster",
+        )
+        for name, line in commands.items()
+    }
+    hook.client.jobs.create_or_update(PipelineJob(jobs=steps, name="state_job"))
+    assert azureml_emulator.wait_for_job("state_job", timeout=120) == "Failed"
+
+    state = hook.get_job_state("state_job", with_step_errors=True)
+
+    assert (state.name, state.status, state.is_terminal) == ("state_job", "Failed", True)
+    assert "state_job" in state.studio_url
+    by_name = {step.name: step for step in state.steps or ()}
+    assert by_name["ok"].status == "Completed" and by_name["ok"].error is None
+    assert by_name["broken"].status == "Failed"
+    assert "the step failed on purpose" in (by_name["broken"].error or "")
+    assert hook.find_job_state("state_job") == JobState(
+        "state_job", "Failed", state.studio_url, None
+    )
+
+
+@pytest.mark.timeout(120)
+def test_a_missing_job_is_none_or_a_final_error(azureml_emulator) -> None:
+    hook = azureml_emulator.hook()
+    assert hook.find_job_state("no_such_job") is None
+    with pytest.raises(AzureMLRequestError) as caught:
+        hook.get_job_state("no_such_job")
+    assert caught.value.status_code == 404
+    assert "get job no_such_job" in str(caught.value)
+
+
+def azure_core_error(name: str) -> Exception:
+    from azure.core import exceptions
+
+    return getattr(exceptions, name)("connection dropped")
+
+
+def http_error(status: int) -> Exception:
+    from azure.core.exceptions import HttpResponseError
+
+    error = HttpResponseError(message=f"status {status}")
+    error.status_code = status
+    return error
+
+
+@pytest.mark.parametrize(
+    ("make_error", "transient", "answer_lost"),
+    [
+        (lambda: azure_core_error("ServiceRequestError"), True, False),
+        (lambda: azure_core_error("ServiceResponseError"), True, True),
+        (lambda: http_error(429), True, False),
+        (lambda: http_error(503), True, True),
+        (lambda: http_error(403), False, False),
+        (lambda: http_error(404), False, False),
+    ],
+)
+def test_sdk_errors_are_sorted_into_transient_or_final(make_error, transient, answer_lost) -> None:
+    from airflow_kedro_azureml.hooks.request_errors import classify
+
+    error = classify(make_error(), "get job j")
+    if transient:
+        assert isinstance(error, TransientAzureMLError) and error.answer_lost == answer_lost
+    else:
+        assert isinstance(error, AzureMLRequestError)
+    assert str(error).startswith("get job j: ")
+
+
+def test_sdk_validation_is_final_and_other_errors_are_left_alone() -> None:
+    from azure.ai.ml.exceptions import ValidationException
+
+    from airflow_kedro_azureml.hooks.request_errors import classify
+
+    refused = ValidationException(message="no compute", no_personal_data_message="no compute")
+    assert isinstance(classify(refused, "submit job j"), AzureMLRequestError)
+    assert classify(ValueError("a bug"), "submit job j") is None

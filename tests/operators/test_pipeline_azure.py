@@ -119,7 +119,7 @@ def test_example_dag_runs_on_azure_ml(airflow_home: Path, azureml_emulator, tmp_
     assert "11/11 steps completed" in output
     # the code snapshot was uploaded once, without the data folder
     code_dir = azureml_emulator.job_code_dir(job_name)
-    assert (code_dir / "airflow_kedro_azureml" / "execute.py").exists()
+    assert (code_dir / "airflow_kedro_azureml" / "compute" / "execute.py").exists()
     assert not (code_dir / "data" / "01_raw").exists()
     forecasts = [
         path

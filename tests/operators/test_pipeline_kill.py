@@ -1,4 +1,9 @@
-"""Killing the task cancels the Azure ML job; a kill before submission does nothing."""
+"""Killing the task cancels the job execute() submitted; a paused job ends the wait.
+
+The operator runs in this process (``execute()`` in a thread, as the task runner
+calls it), against the emulator over HTTPS; ``on_kill()`` is called from outside,
+as Airflow does when it kills the task.
+"""
 
 from __future__ import annotations
 
@@ -8,42 +13,59 @@ from pathlib import Path
 import pytest
 
 from airflow_kedro_azureml.operators.pipeline import KedroAzureMLPipelineOperator
+from tests.operators.task_thread import TaskThread, use_emulator
+
+# Inputs under data/ stay out of the code snapshot, as they would on Azure ML.
+AZURE_CATALOG = {"raw": {"type": "json.JSONDataset", "filepath": "inputs/raw.json"}}
 
 
-def slow_pipeline_job(code: Path):
-    from azure.ai.ml import command
-    from azure.ai.ml.entities import PipelineJob
-
-    (code / "slow.py").write_text("import time\nprint('started', flush=True)\ntime.sleep(120)\n")
-    step = command(
-        name="slow",
-        command="python slow.py",
-        code=str(code),
-        environment="azureml:kedro-env:1",
-        compute="cpu-cluster",
-    )
-    return PipelineJob(jobs={"slow": step}, name="job_to_kill")
+def sleepy_task_running(emulator, make_project, monkeypatch) -> tuple[TaskThread, str]:
+    """A task whose job's only step sleeps, once the job runs; and the job's name."""
+    use_emulator(emulator, monkeypatch)
+    task = TaskThread(make_project(catalog=AZURE_CATALOG), "sleepy")
+    return task, task.wait_for_job_status(emulator, "Running")
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(300)
-def test_on_kill_cancels_the_running_job(azureml_emulator, tmp_path: Path) -> None:
-    from azure.ai.ml.entities import Environment
+def test_on_kill_cancels_the_job_execute_submitted(
+    azureml_emulator, make_project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_kedro_azureml.hooks.azureml import AzureMLJobFailedException
 
-    client = azureml_emulator.ml_client()
-    client.environments.create_or_update(Environment(name="kedro-env", version="1", image="py"))
-    client.jobs.create_or_update(slow_pipeline_job(tmp_path))
-    deadline = time.monotonic() + 60
-    while azureml_emulator.job_status("job_to_kill") != "Running" and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert azureml_emulator.job_status("job_to_kill") == "Running"
-    operator = KedroAzureMLPipelineOperator(task_id="t", project_path=str(tmp_path))
-    operator._hook = azureml_emulator.hook()
-    operator._job_name = "job_to_kill"
-    operator.on_kill()
-    assert azureml_emulator.wait_for_job("job_to_kill", timeout=60) == "Canceled"
-    assert azureml_emulator.requests(method="POST", path_regex=r"/jobs/job_to_kill/cancel")
+    task, job_name = sleepy_task_running(azureml_emulator, make_project, monkeypatch)
+
+    task.operator.on_kill()
+
+    error = task.result(timeout=120)
+    assert azureml_emulator.wait_for_job(job_name, timeout=60) == "Canceled"
+    assert azureml_emulator.requests(method="POST", path_regex=rf"/jobs/{job_name}/cancel")
+    assert isinstance(error, AzureMLJobFailedException)
+    assert f"Azure ML job {job_name} ended Canceled" in str(error)
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(300)
+def test_a_paused_job_ends_the_wait_and_is_left_as_it_is(
+    azureml_emulator, make_project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_kedro_azureml.hooks.azureml import AzureMLJobFailedException
+
+    task, job_name = sleepy_task_running(azureml_emulator, make_project, monkeypatch)
+    started = time.monotonic()
+
+    azureml_emulator.set_job_status(job_name, "Paused")
+
+    error = task.result(timeout=60)
+    assert time.monotonic() - started < 30  # ended by the status, not by a timeout
+    assert isinstance(error, AzureMLJobFailedException)
+    assert f"Azure ML job {job_name} is Paused" in str(error)
+    assert "resume" in str(error).lower()
+    assert azureml_emulator.job_status(job_name) == "Paused"
+    assert not azureml_emulator.requests(method="POST", path_regex=r"/cancel")
 
 
 def test_on_kill_before_submission_does_nothing(tmp_path: Path) -> None:
     operator = KedroAzureMLPipelineOperator(task_id="t", project_path=str(tmp_path))
     operator.on_kill()
+    assert operator._job_name is None

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from airflow_kedro_azureml.local import LocalStep
+from airflow_kedro_azureml.local.steps import LocalStep
 from airflow_kedro_azureml.testing.rest_to_local import (
     PIPELINE_SCOPE,
     CodeReference,

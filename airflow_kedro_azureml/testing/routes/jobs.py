@@ -6,6 +6,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+from airflow_kedro_azureml import statuses
 from airflow_kedro_azureml.testing.context import EmulatorContext
 from airflow_kedro_azureml.testing.http_messages import ApiRequest, ApiResponse, not_found
 from airflow_kedro_azureml.testing.routes.operations import OperationRoutes
@@ -34,7 +35,7 @@ class JobRoutes:
         """The stored body of a new job, with status ``NotStarted`` and its studio link."""
         identity = self.context.state.identity
         properties = copy.deepcopy(properties)
-        properties["status"] = "NotStarted"
+        properties["status"] = statuses.NOT_STARTED
         properties.setdefault("experimentName", "Default")
         properties.setdefault("properties", {})
         properties.setdefault("tags", {})
@@ -158,6 +159,6 @@ class JobRoutes:
         if status not in TERMINAL_JOB_STATUSES:
             executor = self.context.executor
             if executor is None or not executor.cancel(name):
-                self.context.state.update_job_status(name, "Canceled")
+                self.context.state.update_job_status(name, statuses.CANCELED)
         headers = self.operations.start() if self.context.lro_mode == "async" else {}
         return ApiResponse.empty(202, headers)

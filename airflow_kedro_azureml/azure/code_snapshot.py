@@ -1,0 +1,157 @@
+"""Build the code snapshot a pipeline job uploads: the project, minus what must not travel.
+
+Left out: the Kedro ``data/`` folder, virtualenvs, ``.git``, caches, local run
+folders, ``conf/local`` (where Kedro keeps credentials), and whatever the
+project's ``.amlignore`` lists (gitignore syntax: ``*``, ``**``, ``?``, a leading
+``/`` anchors to the root, a trailing ``/`` matches folders only, ``!`` re-includes).
+
+Added: this package's ``compute/`` folder, whole, with the few root modules it
+needs (``COMPUTE_ROOT_MODULES``), under ``airflow_kedro_azureml/``, so the code
+that compiled a step and the code that runs it are the same version and the
+Azure ML environment needs only Kedro and the project's own dependencies.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+ALWAYS_EXCLUDED = (
+    ".git/",
+    ".venv/",
+    "venv/",
+    ".env/",
+    "__pycache__/",
+    "*.pyc",
+    ".azureml-local/",
+    "/data/",
+    "/conf/local/*",
+    "/logs/",
+    "/sessions/",
+    ".ipynb_checkpoints/",
+    ".pytest_cache/",
+    ".ruff_cache/",
+    ".mypy_cache/",
+    "node_modules/",
+    "mlruns/",
+    ".amlignore",
+)
+PACKAGE_DIR = "airflow_kedro_azureml"
+COMPUTE_DIR = "compute"
+# The package root (light by design), the error family, and the catalog path of the datasets.
+COMPUTE_ROOT_MODULES = ("__init__.py", "errors.py", "datasets.py")
+LOCAL_CONF_PLACEHOLDER = "README-not-uploaded.txt"
+
+
+@dataclass(frozen=True)
+class _Rule:
+    regex: re.Pattern[str]
+    folders_only: bool
+    include: bool
+
+
+def _compile_rule(line: str) -> _Rule | None:
+    text = line.strip()
+    if not text or text.startswith("#"):
+        return None
+    include = text.startswith("!")
+    if include:
+        text = text[1:]
+    folders_only = text.endswith("/")
+    text = text.rstrip("/")
+    anchored = "/" in text
+    text = text.lstrip("/")
+    parts = []
+    for piece in re.split(r"(\*\*/|/\*\*|\*\*)", text):
+        if piece in ("**/", "/**", "**"):
+            parts.append("(?:.*/)?" if piece == "**/" else "(?:/.*)?" if piece == "/**" else ".*")
+        else:
+            parts.append(fnmatch.translate(piece)[4:-3].replace(".*", "[^/]*"))
+    body = "".join(parts)
+    prefix = "^" if anchored else "^(?:.*/)?"
+    return _Rule(re.compile(prefix + body + "$"), folders_only, include)
+
+
+class IgnoreRules:
+    """Decides which project paths stay out of the snapshot."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self._rules = [rule for rule in map(_compile_rule, patterns) if rule is not None]
+
+    @classmethod
+    def for_project(cls, code_dir: Path) -> IgnoreRules:
+        """The default exclusions plus the project's ``.amlignore``."""
+        patterns = list(ALWAYS_EXCLUDED)
+        amlignore = code_dir / ".amlignore"
+        if amlignore.is_file():
+            patterns += amlignore.read_text(encoding="utf-8").splitlines()
+        return cls(patterns)
+
+    def excludes(self, relative: str, is_dir: bool) -> bool:
+        """True when ``relative`` (a posix path inside the project) is left out."""
+        excluded = False
+        for rule in self._rules:
+            if rule.folders_only and not is_dir:
+                continue
+            if rule.regex.match(relative):
+                excluded = not rule.include
+        return excluded
+
+
+def build_snapshot(code_dir: Path, target: Path) -> list[str]:
+    """Copy the project at ``code_dir`` into the empty folder ``target``; return the files."""
+    rules = IgnoreRules.for_project(code_dir)
+    copied: list[str] = []
+    for source in sorted(code_dir.rglob("*")):
+        relative = source.relative_to(code_dir).as_posix()
+        if _excluded(rules, relative, source):
+            continue
+        if source.is_dir() or not source.is_file():
+            continue
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination)
+        copied.append(relative)
+    local_conf = code_dir / "conf" / "local"
+    if local_conf.is_dir():
+        # Kedro needs the folder of its default run env; its contents (credentials) stay home.
+        placeholder = target / "conf" / "local" / LOCAL_CONF_PLACEHOLDER
+        placeholder.parent.mkdir(parents=True, exist_ok=True)
+        placeholder.write_text(
+            "conf/local is not uploaded: local settings and credentials stay on the machine "
+            "that submitted the job.\n",
+            encoding="utf-8",
+        )
+        copied.append(f"conf/local/{LOCAL_CONF_PLACEHOLDER}")
+    # The SDK applies a code folder's .gitignore unless it has an .amlignore; this
+    # snapshot is already filtered, so tell it to leave out nothing more.
+    (target / ".amlignore").write_text(
+        "# This snapshot was already filtered when it was built.\n", encoding="utf-8"
+    )
+    copied.append(".amlignore")
+    package_source = Path(__file__).resolve().parents[1]
+    for module in compute_side_modules():
+        destination = target / PACKAGE_DIR / module
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(package_source / module, destination)
+        copied.append(f"{PACKAGE_DIR}/{module}")
+    return copied
+
+
+def compute_side_modules() -> list[str]:
+    """The package's files a step needs, relative to the package: ``compute/`` and a few more."""
+    compute = Path(__file__).resolve().parents[1] / COMPUTE_DIR
+    modules = sorted(path.relative_to(compute.parent).as_posix() for path in compute.glob("*.py"))
+    return [*COMPUTE_ROOT_MODULES, *modules]
+
+
+def _excluded(rules: IgnoreRules, relative: str, source: Path) -> bool:
+    """A path is out when it, or any folder above it, is excluded."""
+    parts = relative.split("/")
+    for depth in range(1, len(parts)):
+        if rules.excludes("/".join(parts[:depth]), is_dir=True):
+            return True
+    return rules.excludes(relative, is_dir=source.is_dir())

@@ -1,0 +1,94 @@
+"""Write a ``CompiledPipeline`` as Azure ML pipeline-job YAML, without importing the SDK.
+
+The YAML is rendered straight from the compiled spec in Azure ML's pipeline
+schema, so it is deterministic (byte for byte) and ``azure.ai.ml.load_job``
+reads it back. (The SDK's own ``PipelineJob._to_dict()`` writes step outputs as
+bindings to themselves, which ``load_job`` cannot read.)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from airflow_kedro_azureml.azure.pipeline_job import JobIdentity, asset_path, compute_name
+from airflow_kedro_azureml.compiler.spec import PARAMS_INPUT, RUN_ID_INPUT, CompiledPipeline
+
+SCHEMA = "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json"
+
+
+def to_yaml(
+    compiled: CompiledPipeline, output_dir: Path, identity: JobIdentity | None = None
+) -> str:
+    """The pipeline job as Azure ML pipeline YAML that ``azure.ai.ml.load_job`` reads back.
+
+    Rendered straight from ``compiled`` (no SDK import, deterministic); the code
+    folder is written relative to ``output_dir``, where the YAML file will live.
+    """
+    identity = identity or JobIdentity()
+    code = os.path.relpath(compiled.code_directory, output_dir.resolve())
+    environment: Any = compiled.environment
+    if compiled.image:
+        environment = {"image": compiled.image}
+    elif environment and not environment.startswith("azureml:"):
+        environment = f"azureml:{environment}"
+    jobs: dict[str, Any] = {}
+    for step in compiled.steps:
+        target = compiled.computes[step.compute]
+        inputs: dict[str, Any] = dict(step.inputs)
+        for binding in step.asset_inputs:
+            inputs[binding.port] = {
+                "type": binding.asset_type,
+                "path": asset_path(binding.asset_name, binding.asset_version),
+            }
+        job: dict[str, Any] = {
+            "type": "command",
+            "display_name": step.display_name,
+            "code": code,
+            "environment": environment,
+            "command": step.command,
+            "inputs": inputs,
+        }
+        if step.outputs:
+            job["outputs"] = {port: {"type": "uri_folder"} for port in step.outputs}
+            for binding in step.asset_outputs:
+                job["outputs"][binding.port] = {
+                    "type": "uri_folder",
+                    "name": binding.asset_name,
+                    "version": compiled.run_id,
+                }
+        compute = compute_name(target)
+        if compute:
+            job["compute"] = f"azureml:{compute}"
+        if target.serverless or target.instance_type:
+            resources: dict[str, Any] = {"instance_type": target.instance_type}
+            if target.instance_count:
+                resources["instance_count"] = target.instance_count
+            job["resources"] = {k: v for k, v in resources.items() if v is not None}
+        if compiled.environment_variables:
+            job["environment_variables"] = dict(compiled.environment_variables)
+        jobs[step.name] = job
+    document: dict[str, Any] = {
+        "$schema": SCHEMA,
+        "type": "pipeline",
+        "inputs": {RUN_ID_INPUT: compiled.run_id, PARAMS_INPUT: compiled.params_word},
+        "jobs": jobs,
+    }
+    default_target = compiled.computes.get("__default__")
+    default_compute = compute_name(default_target) if default_target else None
+    if default_compute:
+        document["settings"] = {"default_compute": f"azureml:{default_compute}"}
+    for key, value in (
+        ("name", identity.name),
+        ("experiment_name", identity.experiment_name or compiled.experiment_name),
+        ("display_name", identity.display_name),
+        ("description", identity.description),
+    ):
+        if value:
+            document[key] = value
+    if identity.tags:
+        document["tags"] = dict(identity.tags)
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=10_000)

@@ -1,0 +1,220 @@
+"""Turn a ``CompiledPipeline`` into azure.ai.ml objects: a ``PipelineJob`` and step components.
+
+A fresh SDK object is built on every call: the SDK rewrites components in place
+when it submits them, so objects must never be reused across submissions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_kedro_azureml.compiler.bindings import read_parent_output
+from airflow_kedro_azureml.compiler.spec import (
+    PARAMS_INPUT,
+    RUN_ID_INPUT,
+    STEP_PARAMS_PORT,
+    STEP_RUN_ID_PORT,
+    CompiledPipeline,
+    ComputeTarget,
+    StepSpec,
+)
+
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import PipelineJob
+
+
+@dataclass(frozen=True)
+class JobIdentity:
+    """How the submitted job is named and labelled."""
+
+    name: str | None = None
+    experiment_name: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def to_pipeline_job(
+    compiled: CompiledPipeline,
+    identity: JobIdentity | None = None,
+    code: str | Path | None = None,
+) -> PipelineJob:
+    """A self-contained SDK ``PipelineJob``: every step an inline component with ``code``.
+
+    ``code`` overrides the code folder. Submitting it lets the SDK upload code and
+    register one anonymous component per step; ``submission`` registers components
+    itself to send fewer requests.
+    """
+    from azure.ai.ml import command
+    from azure.ai.ml.entities import Environment
+
+    identity = identity or JobIdentity()
+    code_path = str(code if code is not None else compiled.code_directory)
+    environment: Any = compiled.environment
+    if compiled.image:
+        environment = Environment(image=compiled.image)
+    jobs: dict[str, Any] = {}
+    for step in compiled.steps:
+        target = compiled.computes[step.compute]
+        inputs, outputs = _step_io(compiled, step)
+        node = command(
+            name=step.name,
+            display_name=step.display_name,
+            command=step.command,
+            code=code_path,
+            environment=environment,
+            inputs=inputs,
+            outputs=outputs,
+            compute=compute_name(target),
+            environment_variables=dict(compiled.environment_variables) or None,
+        )
+        _set_resources(node, target)
+        jobs[step.name] = node
+    default = compiled.computes.get("__default__")
+    return _pipeline_job(compiled, identity, jobs, compute_name(default))
+
+
+def step_component(
+    compiled: CompiledPipeline, step: StepSpec, name: str, environment_id: str, code_hash: str
+) -> Any:
+    """The registrable ``CommandComponent`` of ``step``; its version is a hash of its content.
+
+    Steps with the same command, ports, environment and code share one version, and a
+    version the workspace already has never needs to be sent again.
+    """
+    from azure.ai.ml.entities import CommandComponent
+
+    inputs, outputs = _step_io(compiled, step, for_component=True)
+    content = {
+        "command": step.command,
+        "inputs": {port: spec.type for port, spec in sorted(inputs.items())},
+        "outputs": sorted(outputs),
+        "environment": environment_id,
+        "code": code_hash,
+    }
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()
+    return CommandComponent(
+        name=name,
+        version=digest[:32],
+        display_name=step.display_name,
+        command=step.command,
+        environment=environment_id,
+        inputs=inputs,
+        outputs=outputs,
+        is_deterministic=True,
+    )
+
+
+def to_registered_pipeline_job(
+    compiled: CompiledPipeline,
+    identity: JobIdentity,
+    component_ids: dict[str, str],
+    compute_id: dict[str, str],
+) -> PipelineJob:
+    """A ``PipelineJob`` whose steps use registered components (``step -> component id``).
+
+    ``compute_id`` maps compute keys of ``compiled`` to compute ARM ids, so the SDK
+    has nothing left to look up per step.
+    """
+    from azure.ai.ml.entities import Command
+
+    jobs: dict[str, Any] = {}
+    for step in compiled.steps:
+        target = compiled.computes[step.compute]
+        inputs, outputs = _step_io(compiled, step)
+        # Ports are declared by the component; the pipeline binds each one below.
+        unbound: dict[str, Any] = dict.fromkeys(inputs)
+        node = Command(
+            component=component_ids[step.name],
+            inputs=unbound,
+            outputs=outputs,
+            compute=compute_id.get(step.compute),
+            environment_variables=dict(compiled.environment_variables) or None,
+        )
+        node.name = step.name
+        node.display_name = step.display_name
+        _set_resources(node, target)
+        jobs[step.name] = node
+    default = compute_id.get("__default__")
+    return _pipeline_job(compiled, identity, jobs, default)
+
+
+def _step_io(
+    compiled: CompiledPipeline, step: StepSpec, for_component: bool = False
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The step's input and output declarations (asset outputs named on the node only)."""
+    from azure.ai.ml import Input, Output
+
+    inputs: dict[str, Any] = {
+        STEP_RUN_ID_PORT: Input(type="string"),
+        STEP_PARAMS_PORT: Input(type="string"),
+    }
+    for port in step.data_inputs:
+        inputs[port] = Input(type="uri_folder")
+    for binding in step.asset_inputs:
+        inputs[binding.port] = Input(type=binding.asset_type)
+    outputs: dict[str, Any] = {port: Output(type="uri_folder") for port in step.outputs}
+    if not for_component:
+        for binding in step.asset_outputs:
+            # A written asset becomes a new version named by the run id.
+            outputs[binding.port] = Output(
+                type="uri_folder", name=binding.asset_name, version=compiled.run_id
+            )
+    return inputs, outputs
+
+
+def _set_resources(node: Any, target: ComputeTarget) -> None:
+    if target.serverless or target.instance_type:
+        from azure.ai.ml.entities import JobResourceConfiguration
+
+        node.resources = JobResourceConfiguration(
+            instance_type=target.instance_type, instance_count=target.instance_count
+        )
+
+
+def _pipeline_job(
+    compiled: CompiledPipeline, identity: JobIdentity, jobs: dict[str, Any], compute: str | None
+) -> PipelineJob:
+    """Wrap step nodes into a ``PipelineJob`` and bind every step input."""
+    from azure.ai.ml import Input
+    from azure.ai.ml.entities import PipelineJob
+
+    pipeline = PipelineJob(
+        jobs=jobs,
+        inputs={RUN_ID_INPUT: compiled.run_id, PARAMS_INPUT: compiled.params_word},
+        compute=compute,
+        name=identity.name,
+        experiment_name=identity.experiment_name or compiled.experiment_name,
+        display_name=identity.display_name,
+        description=identity.description,
+        tags=dict(identity.tags),
+    )
+    for step in compiled.steps:
+        node = jobs[step.name]
+        setattr(node.inputs, STEP_RUN_ID_PORT, pipeline.inputs[RUN_ID_INPUT])
+        setattr(node.inputs, STEP_PARAMS_PORT, pipeline.inputs[PARAMS_INPUT])
+        for port, binding in step.inputs:
+            source = read_parent_output(binding)
+            if source is not None:
+                source_step, source_port = source
+                setattr(node.inputs, port, jobs[source_step].outputs[source_port])
+        for asset in step.asset_inputs:
+            path = asset_path(asset.asset_name, asset.asset_version)
+            setattr(node.inputs, asset.port, Input(type=asset.asset_type, path=path))
+    return pipeline
+
+
+def compute_name(target: ComputeTarget | None) -> str | None:
+    """The cluster a target names (None for serverless compute or no target)."""
+    return None if target is None else target.cluster
+
+
+def asset_path(name: str, version: str | None) -> str:
+    """How a job refers to a data asset version (``@latest`` when none is pinned)."""
+    if version is None:
+        return f"azureml:{name}@latest"
+    return f"azureml:{name}:{version}"

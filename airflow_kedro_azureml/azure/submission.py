@@ -1,0 +1,121 @@
+"""Register what a compiled pipeline needs and create its job, with as few requests as possible.
+
+The SDK, left to itself, resolves the compute, environment and code of every
+step one request at a time and re-sends every step's component on every
+submission. Here the environment and computes are resolved once, step
+components are registered under one name with content-hash versions (one
+listing tells which the workspace already has), the code snapshot is uploaded
+with the first new component only, and the job then references registered
+components. A warm submission of an unchanged project sends no component and
+no code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_kedro_azureml.azure.pipeline_job import (
+    JobIdentity,
+    step_component,
+    to_registered_pipeline_job,
+)
+from airflow_kedro_azureml.compiler.spec import CompiledPipeline
+
+if TYPE_CHECKING:
+    from airflow_kedro_azureml.hooks.azureml import AzureMLHook
+    from airflow_kedro_azureml.statuses import JobState
+
+
+def snapshot_hash(code_dir: Path) -> str:
+    """A hash of every file's path and content under ``code_dir``."""
+    digest = hashlib.sha256()
+    for path in sorted(code_dir.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(code_dir).as_posix().encode("utf-8") + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def pin_latest_assets(
+    compiled: CompiledPipeline, latest_version: Callable[[str], str]
+) -> CompiledPipeline:
+    """Bind asset inputs without a version to the version that is latest now.
+
+    The job then records exactly which data it read; one look-up per asset.
+    """
+    resolved: dict[str, str] = {}
+    steps = []
+    for step in compiled.steps:
+        bindings = []
+        for binding in step.asset_inputs:
+            if binding.asset_version is None:
+                if binding.asset_name not in resolved:
+                    resolved[binding.asset_name] = latest_version(binding.asset_name)
+                binding = replace(binding, asset_version=resolved[binding.asset_name])
+            bindings.append(binding)
+        steps.append(replace(step, asset_inputs=tuple(bindings)))
+    return replace(compiled, steps=tuple(steps)) if resolved else compiled
+
+
+def component_name(compiled: CompiledPipeline) -> str:
+    """``kedro_<package>_<pipeline>``: one component name per project pipeline."""
+    raw = f"kedro_{compiled.package_name or 'project'}_{compiled.pipeline_name}".lower()
+    return re.sub(r"[^a-z0-9_]+", "_", raw).strip("_")[:200]
+
+
+def submit_compiled(
+    hook: AzureMLHook,
+    compiled: CompiledPipeline,
+    identity: JobIdentity,
+    code_dir: Path,
+    log: Any = None,
+    computes_checked: bool = False,
+) -> JobState:
+    """Register what the workspace lacks, then create the pipeline job; return its state.
+
+    ``computes_checked``: the caller has looked up every distinct compute, so the
+    SDK need not look one up per step.
+    """
+    compiled = pin_latest_assets(compiled, hook.latest_data_version)
+    environment_id = hook.environment_arm_id(compiled.environment, compiled.image)
+    code_hash = snapshot_hash(code_dir)
+    name = component_name(compiled)
+    components = {
+        step.name: step_component(compiled, step, name, environment_id, code_hash)
+        for step in compiled.steps
+    }
+    existing = hook.component_versions(name)
+    code: Any = str(code_dir)
+    created = 0
+    for component in components.values():
+        if component.version in existing:
+            continue
+        component.code = code
+        # The uploaded snapshot's ARM id, for the next components.
+        code = hook.create_component(component) or code
+        existing.add(component.version)
+        created += 1
+    if log is not None:
+        log.info(
+            "Components %s: %d new version(s), %d already in the workspace",
+            name,
+            created,
+            len({c.version for c in components.values()}) - created,
+        )
+    component_ids = {
+        step: f"azureml:{name}:{component.version}" for step, component in components.items()
+    }
+    compute_ids = {
+        key: hook.compute_arm_id(target.cluster)
+        for key, target in compiled.computes.items()
+        if target.cluster
+    }
+    job = to_registered_pipeline_job(compiled, identity, component_ids, compute_ids)
+    return hook.submit_pipeline_job(
+        job, experiment_name=identity.experiment_name, computes_checked=computes_checked
+    )

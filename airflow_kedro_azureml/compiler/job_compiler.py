@@ -1,0 +1,437 @@
+"""Compile a Kedro pipeline into one pipeline job's steps: pure, offline and deterministic.
+
+The same pipeline, config and run options give the same ``CompiledPipeline``
+(and so the same YAML, byte for byte). Work is linear in nodes plus edges.
+
+Data between steps:
+- a dataset with no catalog entry (in memory) or an ``AzureMLPipelineDataset`` /
+  ``AzureMLAssetDataset`` that one step writes and another reads travels as an
+  Azure ML ``uri_folder`` output wired to the readers' inputs;
+- a catalog dataset on a local path that crosses steps is an error: on Azure ML
+  compute the reader would not see the writer's disk;
+- a dataset on a cloud path only orders the steps (a ``kedro_done`` output of
+  the writer wired to a ``kedro_after_<step>`` input of the reader).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_kedro_azureml.compiler.bindings import (
+    input_reference,
+    output_reference,
+    parent_input,
+    parent_output,
+)
+from airflow_kedro_azureml.compiler.grouping import NodeView, group_nodes
+from airflow_kedro_azureml.compiler.kedro_project import DatasetInfo, KedroProject, PipelineFilters
+from airflow_kedro_azureml.compiler.spec import (
+    AFTER_PORT_PREFIX,
+    DONE_PORT,
+    PARAMS_INPUT,
+    RUN_ID_INPUT,
+    STEP_PARAMS_PORT,
+    STEP_RUN_ID_PORT,
+    AssetBinding,
+    CompiledPipeline,
+    ComputeTarget,
+    StepSpec,
+)
+from airflow_kedro_azureml.compute import EXECUTE_MODULE
+from airflow_kedro_azureml.compute.arg_codec import encode_json, encode_value
+from airflow_kedro_azureml.config import DEFAULT
+from airflow_kedro_azureml.errors import CompileError, ParamsError
+from airflow_kedro_azureml.identity import validate_run_id
+
+if TYPE_CHECKING:
+    from kedro.pipeline import Pipeline
+
+COMPUTE_TAG_PREFIX = "compute."
+_MAX_NAME = 100
+_RESERVED_PORTS = {STEP_RUN_ID_PORT, STEP_PARAMS_PORT, DONE_PORT}
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    """What to compile: which pipeline, filters, env, run identity and params."""
+
+    pipeline_name: str = DEFAULT
+    filters: PipelineFilters = field(default_factory=PipelineFilters)
+    run_id: str = "1970-01-01T00.00.00.000Z"
+    params: Mapping[str, Any] | None = None
+    node_grouping: str | None = None
+
+
+def compile_pipeline(project: KedroProject, options: CompileOptions) -> CompiledPipeline:
+    """Compile the selected pipeline of ``project`` into a ``CompiledPipeline``."""
+    pipeline = project.pipeline(options.pipeline_name, options.filters)
+    return compile_selected(project, pipeline, options)
+
+
+def compile_selected(
+    project: KedroProject, pipeline: Pipeline, options: CompileOptions
+) -> CompiledPipeline:
+    """Compile an already selected ``pipeline`` (``options.filters`` are not applied again)."""
+    validate_run_id(options.run_id)
+    params_word = _params_word(options.params)
+    if not pipeline.nodes:
+        raise CompileError(f"pipeline {options.pipeline_name!r} has no nodes to compile")
+    return _Compiler(project, options, pipeline, params_word).compile()
+
+
+def _params_word(params: Mapping[str, Any] | None) -> str:
+    try:
+        return encode_json(dict(params or {}))
+    except (TypeError, ValueError) as error:
+        raise ParamsError(
+            f"params must be JSON-serialisable (strings, numbers, booleans, null, lists and "
+            f"mappings with string keys): {error}; convert dates and other objects to strings"
+        ) from None
+
+
+class _Compiler:
+    """One compilation; holds the lookups it builds so each is made once."""
+
+    def __init__(
+        self,
+        project: KedroProject,
+        options: CompileOptions,
+        pipeline: Pipeline,
+        params_word: str,
+    ) -> None:
+        self.project = project
+        self.options = options
+        self.pipeline = pipeline
+        self.params_word = params_word
+        self.config = project.config
+        self.nodes = list(pipeline.nodes)
+        self._info: dict[str, DatasetInfo] = {}
+
+    def info(self, dataset: str) -> DatasetInfo:
+        if dataset not in self._info:
+            self._info[dataset] = self.project.dataset_info(dataset)
+        return self._info[dataset]
+
+    def compile(self) -> CompiledPipeline:
+        producer: dict[str, int] = {}
+        for index, node in enumerate(self.nodes):
+            for output in node.outputs:
+                producer[output] = index
+        views = self._node_views(producer)
+        strategy = self.options.node_grouping or self.config.execution.node_grouping
+        groups = group_nodes(views, strategy)
+        step_of_node: dict[int, int] = {}
+        for step_index, members in enumerate(groups):
+            for member in members:
+                step_of_node[member] = step_index
+        names = self._step_names(groups, strategy)
+        wiring = self._wire(groups, step_of_node, producer, names)
+        steps = tuple(
+            self._step_spec(index, members, names, views, wiring)
+            for index, members in enumerate(groups)
+        )
+        execution = self.config.execution
+        return CompiledPipeline(
+            pipeline_name=self.options.pipeline_name,
+            env=self.project.env,
+            run_id=self.options.run_id,
+            params_word=self.params_word,
+            steps=steps,
+            computes=self._computes({step.compute for step in steps}),
+            code_directory=self.project.code_directory,
+            environment=execution.environment,
+            image=execution.image,
+            environment_variables=dict(sorted(execution.environment_variables.items())),
+            experiment_name=execution.experiment_name,
+            package_name=self.project.package_name,
+        )
+
+    # -- nodes ------------------------------------------------------------------------------
+
+    def _node_views(self, producer: dict[str, int]) -> list[NodeView]:
+        compute_names = self.config.compute.names()
+        views = []
+        for index, node in enumerate(self.nodes):
+            upstream: list[int] = []
+            memory_upstream: list[int] = []
+            for dataset in node.inputs:
+                if dataset in producer:
+                    upstream.append(producer[dataset])
+                    if self.info(dataset).is_memory:
+                        memory_upstream.append(producer[dataset])
+            views.append(
+                NodeView(
+                    index=index,
+                    name=node.name,
+                    namespace=node.namespace,
+                    compute=self._compute_of(node.name, node.tags, compute_names),
+                    upstream=tuple(upstream),
+                    memory_upstream=tuple(memory_upstream),
+                )
+            )
+        return views
+
+    def _compute_of(self, node_name: str, tags: Iterable[str], compute_names: set[str]) -> str:
+        chosen: set[str] = set()
+        for tag in tags:
+            if tag.startswith(COMPUTE_TAG_PREFIX):
+                wanted = tag[len(COMPUTE_TAG_PREFIX) :]
+                if wanted not in compute_names:
+                    raise CompileError(
+                        f"node {node_name!r} has tag {tag!r}, but azureml.yml has no compute "
+                        f"{wanted!r} (known: {sorted(compute_names) or 'only __default__'}); "
+                        f"add 'compute.{wanted}.cluster_name' to azureml.yml or fix the tag"
+                    )
+                chosen.add(wanted)
+            elif tag in compute_names:
+                chosen.add(tag)
+        if len(chosen) > 1:
+            raise CompileError(
+                f"node {node_name!r} is tagged for several computes {sorted(chosen)}; keep one"
+            )
+        return chosen.pop() if chosen else DEFAULT
+
+    def _computes(self, used: set[str]) -> dict[str, ComputeTarget]:
+        targets = {}
+        for name in sorted(used):
+            cluster = self.config.compute.resolve(name)
+            targets[name] = ComputeTarget(
+                cluster_name=cluster.cluster_name,
+                instance_type=cluster.instance_type,
+                instance_count=cluster.instance_count,
+                serverless=cluster.serverless,
+            )
+        return targets
+
+    # -- names ------------------------------------------------------------------------------
+
+    def _step_names(self, groups: list[list[int]], strategy: str) -> list[str]:
+        taken: set[str] = set()
+        names = []
+        for members in groups:
+            first = self.nodes[members[0]]
+            if len(members) == 1:
+                base = first.name
+            elif strategy == "namespace" and first.namespace:
+                base = first.namespace.split(".", 1)[0]
+            else:
+                base = f"{first.name}_group"
+            names.append(_unique(_identifier(base), taken))
+        return names
+
+    # -- data wiring ------------------------------------------------------------------------
+
+    def _wire(
+        self,
+        groups: list[list[int]],
+        step_of_node: dict[int, int],
+        producer: dict[str, int],
+        names: list[str],
+    ) -> _Wiring:
+        wiring = _Wiring(len(groups))
+        port_taken: set[str] = set(_RESERVED_PORTS)
+        problems: list[str] = []
+        for step_index, members in enumerate(groups):
+            for member in members:
+                node = self.nodes[member]
+                for dataset in node.inputs:
+                    if _is_parameter(dataset):
+                        continue
+                    if dataset not in producer:
+                        self._free_input(step_index, dataset, wiring, port_taken, problems)
+                        continue
+                    source_step = step_of_node[producer[dataset]]
+                    if source_step == step_index:
+                        continue
+                    info = self.info(dataset)
+                    if info.is_memory or info.is_folder_wrapped:
+                        port = wiring.port_for(dataset, port_taken)
+                        wiring.outputs[source_step].add(dataset)
+                        wiring.data_inputs[step_index][dataset] = (source_step, port)
+                    elif info.is_local_file:
+                        problems.append(
+                            f"dataset {dataset!r} ({info.type}, filepath {info.filepath!r}) is "
+                            f"written by step {names[source_step]!r} (node "
+                            f"{self.nodes[producer[dataset]].name!r}) and read by step "
+                            f"{names[step_index]!r} (node {node.name!r}); on Azure ML the reader "
+                            "cannot see the writer's disk. Wrap it in "
+                            "airflow_kedro_azureml.datasets.AzureMLPipelineDataset, give it a "
+                            "cloud path (abfs://...), or remove its catalog entry to pass it "
+                            "in memory"
+                        )
+                    else:
+                        wiring.after[step_index].add(source_step)
+                for dataset in node.outputs:
+                    info = self.info(dataset)
+                    if info.is_folder_wrapped:
+                        wiring.port_for(dataset, port_taken)
+                        wiring.outputs[step_index].add(dataset)
+                        if info.is_asset:
+                            wiring.asset_outputs[step_index].add(dataset)
+        if problems:
+            raise CompileError(
+                "local files cannot cross Azure ML steps:\n  - " + "\n  - ".join(problems)
+            )
+        for step_index in range(len(groups)):
+            data_sources = {source for source, _ in wiring.data_inputs[step_index].values()}
+            wiring.after[step_index] -= data_sources
+            for source in wiring.after[step_index]:
+                wiring.needs_done[source] = True
+        return wiring
+
+    def _free_input(
+        self,
+        step_index: int,
+        dataset: str,
+        wiring: _Wiring,
+        port_taken: set[str],
+        problems: list[str],
+    ) -> None:
+        info = self.info(dataset)
+        if info.is_memory:
+            problems.append(
+                f"dataset {dataset!r} is an input of the pipeline but has no catalog entry, "
+                "so no step produces it and Kedro could not load it; add it to the catalog "
+                "or include the node that produces it"
+            )
+        elif info.is_asset:
+            port = wiring.port_for(dataset, port_taken)
+            wiring.asset_inputs[step_index][dataset] = port
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _step_spec(
+        self,
+        index: int,
+        members: list[int],
+        names: list[str],
+        views: list[NodeView],
+        wiring: _Wiring,
+    ) -> StepSpec:
+        node_names = tuple(self.nodes[member].name for member in members)
+        inputs: dict[str, str] = {
+            STEP_RUN_ID_PORT: parent_input(RUN_ID_INPUT),
+            STEP_PARAMS_PORT: parent_input(PARAMS_INPUT),
+        }
+        words = [
+            "python",
+            "-m",
+            EXECUTE_MODULE,
+            "--pipeline",
+            encode_value(self.options.pipeline_name),
+        ]
+        if self.project.env:
+            words += ["--env", encode_value(self.project.env)]
+        words += [
+            "--nodes",
+            encode_value(",".join(node_names)),
+            "--run-id",
+            input_reference(STEP_RUN_ID_PORT),
+            "--params",
+            input_reference(STEP_PARAMS_PORT),
+        ]
+        data_inputs: list[str] = []
+        for dataset, (source, port) in sorted(wiring.data_inputs[index].items()):
+            inputs[port] = parent_output(names[source], port)
+            data_inputs.append(port)
+            words += ["--input", encode_value(dataset), input_reference(port)]
+        asset_inputs = []
+        for dataset, port in sorted(wiring.asset_inputs[index].items()):
+            info = self.info(dataset)
+            asset_inputs.append(_asset_binding(port, info, self.project.path))
+            data_inputs.append(port)
+            words += ["--input", encode_value(dataset), input_reference(port)]
+        for source in sorted(wiring.after[index]):
+            port = AFTER_PORT_PREFIX + names[source]
+            inputs[port] = parent_output(names[source], DONE_PORT)
+            data_inputs.append(port)
+        outputs: list[str] = []
+        asset_outputs = []
+        for dataset in sorted(wiring.outputs[index]):
+            port = wiring.ports[dataset]
+            outputs.append(port)
+            words += ["--output", encode_value(dataset), output_reference(port)]
+            if dataset in wiring.asset_outputs[index]:
+                asset_outputs.append(_asset_binding(port, self.info(dataset), self.project.path))
+        if wiring.needs_done[index]:
+            outputs.append(DONE_PORT)
+            words += ["--done", output_reference(DONE_PORT)]
+        return StepSpec(
+            name=names[index],
+            display_name=_display_name(node_names),
+            node_names=node_names,
+            compute=views[members[0]].compute,
+            command=" ".join(words),
+            inputs=tuple(sorted(inputs.items())),
+            data_inputs=tuple(sorted(data_inputs)),
+            outputs=tuple(outputs),
+            asset_inputs=tuple(asset_inputs),
+            asset_outputs=tuple(asset_outputs),
+        )
+
+
+class _Wiring:
+    """Per-step data edges, ports and ordering edges found while compiling."""
+
+    def __init__(self, step_count: int) -> None:
+        self.ports: dict[str, str] = {}
+        self.outputs: list[set[str]] = [set() for _ in range(step_count)]
+        self.data_inputs: list[dict[str, tuple[int, str]]] = [{} for _ in range(step_count)]
+        self.asset_inputs: list[dict[str, str]] = [{} for _ in range(step_count)]
+        self.asset_outputs: list[set[str]] = [set() for _ in range(step_count)]
+        self.after: list[set[int]] = [set() for _ in range(step_count)]
+        self.needs_done: list[bool] = [False] * step_count
+
+    def port_for(self, dataset: str, taken: set[str]) -> str:
+        if dataset not in self.ports:
+            self.ports[dataset] = _unique(_identifier(dataset), taken)
+        return self.ports[dataset]
+
+
+def _asset_binding(port: str, info: DatasetInfo, project_path: Path) -> AssetBinding:
+    version = info.config.get("azureml_version")
+    return AssetBinding(
+        local_root=project_path / str(info.config.get("root_dir", "data")),
+        port=port,
+        dataset=info.name,
+        asset_name=str(info.config.get("azureml_dataset", info.name)),
+        asset_version=None if version is None else str(version),
+        asset_type=str(info.config.get("azureml_type", "uri_folder")),
+    )
+
+
+def _is_parameter(dataset: str) -> bool:
+    return dataset == "parameters" or dataset.startswith("params:")
+
+
+def _identifier(text: str) -> str:
+    """An Azure ML name: lowercase letters, digits and '_', starting with a letter or '_'."""
+    name = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "step"
+    if name[0].isdigit():
+        name = "n_" + name
+    if len(name) > _MAX_NAME:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+        name = f"{name[: _MAX_NAME - 9]}_{digest}"
+    return name
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, counter = name, 2
+    while candidate in taken:
+        candidate = f"{name}_{counter}"
+        counter += 1
+    taken.add(candidate)
+    return candidate
+
+
+def _display_name(node_names: tuple[str, ...]) -> str:
+    if len(node_names) == 1:
+        return node_names[0]
+    shown = ", ".join(node_names[:3])
+    more = len(node_names) - 3
+    return f"{shown} (+{more} more)" if more > 0 else shown

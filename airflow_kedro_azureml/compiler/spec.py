@@ -1,0 +1,98 @@
+"""The compiled pipeline job: a plain, deterministic description of steps and their wiring.
+
+It mirrors an Azure ML pipeline job (steps, command strings, ``${{parent...}}``
+bindings, pipeline inputs) in standard-library dataclasses, so each backend
+renders it its own way: ``azure/`` into SDK objects and YAML, ``local/`` into
+local processes. It imports nothing but the standard library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RUN_ID_INPUT = "run_id"
+PARAMS_INPUT = "params"
+STEP_RUN_ID_PORT = "kedro_run_id"
+STEP_PARAMS_PORT = "kedro_params"
+DONE_PORT = "kedro_done"
+AFTER_PORT_PREFIX = "kedro_after_"
+
+
+@dataclass(frozen=True)
+class ComputeTarget:
+    """Where a step runs: a named cluster, or serverless compute of an instance type."""
+
+    cluster_name: str | None
+    instance_type: str | None = None
+    instance_count: int | None = None
+    serverless: bool = False
+
+    @property
+    def cluster(self) -> str | None:
+        """The compute cluster's name, or None for serverless compute."""
+        return None if self.serverless else self.cluster_name
+
+
+@dataclass(frozen=True)
+class AssetBinding:
+    """A step port bound to an Azure ML data asset (read, or written as a new version)."""
+
+    port: str
+    dataset: str
+    asset_name: str
+    asset_version: str | None
+    asset_type: str
+    local_root: Path | None = None
+    """Where the local backend keeps this asset's versions (``local_root/name/version``)."""
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One step: which Kedro nodes it runs, where, and how its ports are wired."""
+
+    name: str
+    display_name: str
+    node_names: tuple[str, ...]
+    compute: str
+    command: str
+    inputs: tuple[tuple[str, str], ...]
+    data_inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    asset_inputs: tuple[AssetBinding, ...] = ()
+    asset_outputs: tuple[AssetBinding, ...] = ()
+
+    @property
+    def input_bindings(self) -> dict[str, str]:
+        """Port -> binding string."""
+        return dict(self.inputs)
+
+
+@dataclass(frozen=True)
+class CompiledPipeline:
+    """A whole Kedro pipeline compiled into one pipeline job's worth of steps."""
+
+    pipeline_name: str
+    env: str | None
+    run_id: str
+    params_word: str
+    steps: tuple[StepSpec, ...]
+    computes: dict[str, ComputeTarget]
+    code_directory: Path
+    environment: str | None
+    image: str | None
+    environment_variables: dict[str, str] = field(default_factory=dict)
+    experiment_name: str | None = None
+    package_name: str = ""
+
+    @property
+    def pipeline_inputs(self) -> dict[str, str]:
+        """Literal values of the pipeline job's inputs."""
+        return {RUN_ID_INPUT: self.run_id, PARAMS_INPUT: self.params_word}
+
+    def step(self, name: str) -> StepSpec:
+        """The step called ``name``."""
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(name)

@@ -1,0 +1,162 @@
+"""A warm process that forks local-backend steps, so each step skips Kedro's start-up.
+
+``python -m airflow_kedro_azureml.local.forkserver --pipeline NAME`` starts in the
+project folder, imports Kedro, bootstraps the project, builds the requested
+pipeline (importing its node modules) and the catalog's dataset classes, then
+forks one child per step request. A child is a separate process that runs
+``airflow_kedro_azureml.compute.execute`` with the step's arguments, exactly as the
+command line would, writing its output to the step's log file. The server
+itself runs no node, no hook and no thread, so forking it is safe.
+
+Protocol, one JSON object per line: requests on stdin
+``{"step", "argv", "env", "log"}``; answers on stdout ``{"step", "pid"}`` when the
+child started and ``{"step", "exit"}`` when it ended (negative: killed by signal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import select
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+
+def _preload(pipeline_name: str) -> None:
+    """Import what every step of ``pipeline_name`` would import (best effort)."""
+    from airflow_kedro_azureml.compute.execute import use_plain_logging
+
+    project = Path.cwd()
+    use_plain_logging(project)
+    from kedro.framework.project import pipelines, settings
+    from kedro.framework.session import KedroSession  # noqa: F401 - imported for the children
+    from kedro.framework.startup import bootstrap_project
+    from kedro.io.core import parse_dataset_definition
+
+    import airflow_kedro_azureml.compute.runner  # noqa: F401 - imported for the children
+
+    _import_session_plugins()
+    bootstrap_project(project)
+    pipelines.set_requested([pipeline_name])
+    pipelines[pipeline_name]
+    loader = settings.CONFIG_LOADER_CLASS(
+        conf_source=str(project / settings.CONF_SOURCE), **settings.CONFIG_LOADER_ARGS
+    )
+    for config in dict(loader["catalog"]).values():
+        if isinstance(config, dict) and "type" in config:
+            try:
+                parse_dataset_definition({"type": config["type"]})
+            except Exception:  # a dataset the step will report properly, if it uses it
+                continue
+
+
+def _import_session_plugins() -> None:
+    """Import what every KedroSession imports lazily: hook plugins, parameter validation.
+
+    Only modules are imported (as each session would); no hook is registered or called.
+    """
+    from importlib.metadata import entry_points
+
+    for name in ("kedro.validation.parameter_validator", "kedro.framework.cli.hooks"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
+    for entry_point in entry_points(group="kedro.hooks"):
+        try:
+            importlib.import_module(entry_point.module)
+        except Exception:  # a broken plugin fails in the step, where it is reported
+            continue
+
+
+def _run_child(request: dict[str, Any], channel: int) -> None:
+    """In the forked child: become the step process, run ``execute``, exit."""
+    code = 1
+    try:
+        os.close(channel)
+        os.setsid()
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+        sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+        sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+        os.environ.update(request["env"])
+        from airflow_kedro_azureml.compute import EXECUTE_MODULE
+        from airflow_kedro_azureml.compute.execute import main
+
+        sys.argv = [EXECUTE_MODULE, *request["argv"]]
+
+        code = main(request["argv"])
+    except SystemExit as exit_request:
+        code = exit_request.code if isinstance(exit_request.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _answer(channel: int, message: dict[str, Any]) -> None:
+    os.write(channel, (json.dumps(message) + "\n").encode("utf-8"))
+
+
+def serve(pipeline_name: str) -> int:
+    """Preload, then fork a child per request until stdin closes and children are done."""
+    # Answers go to the original stdout; anything printed or logged goes to stderr.
+    channel = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        _preload(pipeline_name)
+    except Exception:
+        traceback.print_exc(file=sys.stderr)
+    children: dict[int, str] = {}
+    open_input = True
+    buffer = b""
+    while open_input or children:
+        if open_input:
+            ready, _, _ = select.select([sys.stdin.fileno()], [], [], 0.05)
+            if ready:
+                chunk = os.read(sys.stdin.fileno(), 65536)
+                if not chunk:
+                    open_input = False
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    request = json.loads(line)
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    pid = os.fork()
+                    if pid == 0:
+                        _run_child(request, channel)
+                    children[pid] = request["step"]
+                    _answer(channel, {"step": request["step"], "pid": pid})
+        else:
+            select.select([], [], [], 0.05)
+        while children:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            step = children.pop(pid, None)
+            if step is not None:
+                _answer(channel, {"step": step, "exit": os.waitstatus_to_exitcode(status)})
+    return 0
+
+
+def main() -> int:
+    """Entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pipeline", required=True)
+    return serve(parser.parse_args().pipeline)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

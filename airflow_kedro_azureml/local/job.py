@@ -1,0 +1,169 @@
+"""One local run of a Kedro pipeline, shared by ``kedro azureml run-local`` and the operator.
+
+The fork server starts first and warms up (imports Kedro and the pipeline's
+modules) while the caller compiles; a compile that fails stops it, leaving
+nothing behind. The steps then run under ``runs_dir/job_name``, and the outcome
+says, in the one status vocabulary, how the run ended and why.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from airflow_kedro_azureml import statuses
+from airflow_kedro_azureml.local.forkserver_client import ForkServerClient
+from airflow_kedro_azureml.local.pipeline_run import LocalPipelineRun, step_process_env
+from airflow_kedro_azureml.local.steps import steps_from_spec
+
+if TYPE_CHECKING:
+    from airflow_kedro_azureml.compiler.kedro_project import KedroProject
+    from airflow_kedro_azureml.compiler.spec import CompiledPipeline
+
+logger = logging.getLogger(__name__)
+LogLine = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class LocalRunSettings:
+    """Where local runs go, how many steps run at once, and whether steps are forked."""
+
+    runs_dir: Path
+    max_parallel: int
+    fork_server: bool
+
+    @classmethod
+    def for_project(
+        cls,
+        project: KedroProject,
+        runs_dir: str | Path | None = None,
+        max_parallel: int | None = None,
+        fork_server: bool | None = None,
+    ) -> LocalRunSettings:
+        """``execution.local`` of azureml.yml, with the given values winning.
+
+        A relative ``runs_dir`` is relative to the project folder.
+        """
+        local = project.config.execution.local
+        folder = Path(runs_dir or local.runs_dir).expanduser()
+        return cls(
+            runs_dir=folder if folder.is_absolute() else project.path / folder,
+            max_parallel=max_parallel or local.max_parallel,
+            fork_server=local.fork_server if fork_server is None else fork_server,
+        )
+
+
+@dataclass(frozen=True)
+class LocalRunOutcome:
+    """How a local run ended: its status, each step's status, and what failed."""
+
+    job_name: str
+    status: str
+    step_statuses: dict[str, str]
+    failure: str
+
+    @property
+    def succeeded(self) -> bool:
+        """True when every step completed."""
+        return statuses.is_success(self.status)
+
+    def summary(self) -> str:
+        """E.g. ``prepare: Completed, train: Failed``."""
+        return ", ".join(f"{name}: {status}" for name, status in self.step_statuses.items())
+
+    def failure_message(self) -> str:
+        """The failed steps with the ends of their logs, or the status alone."""
+        return self.failure or f"job {self.job_name} ended {self.status}"
+
+
+def start_fork_server(code_dir: Path, pipeline: str) -> ForkServerClient:
+    """Start the warm process steps fork from; it writes no file."""
+    return ForkServerClient(sys.executable, code_dir, step_process_env(sys.executable), pipeline)
+
+
+def pipeline_run_for(
+    compiled: CompiledPipeline,
+    run_dir: Path,
+    max_parallel: int,
+    on_log: LogLine | None = None,
+    fork_server: bool | ForkServerClient = False,
+) -> LocalPipelineRun:
+    """A not-yet-started local run of ``compiled`` in ``run_dir``."""
+    return LocalPipelineRun(
+        steps_from_spec(compiled),
+        pipeline_inputs=compiled.pipeline_inputs,
+        code_dir=compiled.code_directory,
+        run_dir=run_dir,
+        max_parallel=max_parallel,
+        on_log=on_log or (lambda step, line: logger.info("[%s] %s", step, line)),
+        fork_server=fork_server,
+    )
+
+
+class LocalJob:
+    """One local run: warm up while compiling, run the steps, cancel when asked.
+
+    Example::
+
+        job = LocalJob(project, "training", settings, job_name="local_1")
+        compiled = job.compile(lambda: compile_pipeline(project, options))
+        outcome = job.run(compiled)
+    """
+
+    def __init__(
+        self,
+        project: KedroProject,
+        pipeline: str,
+        settings: LocalRunSettings,
+        job_name: str,
+        on_log: LogLine | None = None,
+    ) -> None:
+        self.job_name = job_name
+        self.run_dir = settings.runs_dir / job_name
+        self._settings = settings
+        self._on_log = on_log
+        self._run: LocalPipelineRun | None = None
+        self._server: ForkServerClient | None = None
+        if settings.fork_server:
+            self._server = start_fork_server(project.code_directory, pipeline)
+
+    def compile(self, compile_pipeline: Callable[[], CompiledPipeline]) -> CompiledPipeline:
+        """Call ``compile_pipeline`` while the fork server warms up; stop it if that fails."""
+        try:
+            return compile_pipeline()
+        except BaseException:
+            self._stop_server()
+            raise
+
+    def run(self, compiled: CompiledPipeline) -> LocalRunOutcome:
+        """Run every step of ``compiled`` and wait for the outcome."""
+        self._run = pipeline_run_for(
+            compiled,
+            self.run_dir,
+            self._settings.max_parallel,
+            on_log=self._on_log,
+            fork_server=self._server or self._settings.fork_server,
+        )
+        status = self._run.run()
+        return LocalRunOutcome(
+            job_name=self.job_name,
+            status=status,
+            step_statuses=dict(self._run.step_statuses),
+            failure=self._run.failure_message(),
+        )
+
+    def cancel(self) -> None:
+        """Stop the running steps (or the warming fork server); the run ends ``Canceled``."""
+        if self._run is not None:
+            self._run.cancel()
+        else:
+            self._stop_server()
+
+    def _stop_server(self) -> None:
+        if self._server is not None:
+            self._server.kill()
+            self._server = None

@@ -1,0 +1,94 @@
+"""Tests for the code snapshot: what travels to Azure ML and what stays home."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from airflow_kedro_azureml.azure.code_snapshot import (
+    IgnoreRules,
+    build_snapshot,
+    compute_side_modules,
+)
+
+
+def make_tree(root: Path, files: list[str]) -> None:
+    for relative in files:
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(relative)
+
+
+def test_snapshot_leaves_out_data_envs_git_and_local_conf(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    make_tree(
+        project,
+        [
+            "pyproject.toml",
+            "src/pkg/nodes.py",
+            "src/pkg/__pycache__/nodes.cpython-311.pyc",
+            "conf/base/catalog.yml",
+            "conf/local/credentials.yml",
+            "data/01_raw/big.csv",
+            "src/pkg/data/keep_me.py",
+            ".git/HEAD",
+            ".venv/bin/python",
+            ".azureml-local/runs/x/log.txt",
+            "notebooks/scratch.ipynb",
+            "reports/big.parquet",
+            "reports/keep.md",
+            ".amlignore",
+        ],
+    )
+    (project / ".amlignore").write_text("notebooks/\n*.parquet\n!important.parquet\n")
+    target = tmp_path / "snapshot"
+    target.mkdir()
+    files = set(build_snapshot(project, target))
+    assert {
+        "pyproject.toml",
+        "src/pkg/nodes.py",
+        "conf/base/catalog.yml",
+        "src/pkg/data/keep_me.py",
+        "reports/keep.md",
+    } <= files
+    for left_out in (
+        "conf/local/credentials.yml",
+        "data/01_raw/big.csv",
+        ".git/HEAD",
+        ".venv/bin/python",
+        "notebooks/scratch.ipynb",
+        "reports/big.parquet",
+        "src/pkg/__pycache__/nodes.cpython-311.pyc",
+        ".azureml-local/runs/x/log.txt",
+    ):
+        assert left_out not in files
+        assert not (target / left_out).exists()
+    # Kedro needs the folder of its default env, but none of its contents travel
+    assert (target / "conf" / "local").is_dir()
+    assert not (target / "conf" / "local" / "credentials.yml").exists()
+    # the compute side of this package travels with the code
+    for module in compute_side_modules():
+        assert (target / "airflow_kedro_azureml" / module).is_file()
+
+
+def test_snapshot_is_the_same_for_the_same_project(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    make_tree(project, ["pyproject.toml", "src/a.py", "conf/base/x.yml"])
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+    assert build_snapshot(project, first) == build_snapshot(project, second)
+    for path in first.rglob("*"):
+        if path.is_file():
+            assert (second / path.relative_to(first)).read_bytes() == path.read_bytes()
+
+
+def test_ignore_rules_follow_gitignore_syntax() -> None:
+    rules = IgnoreRules(["*.log", "/build/", "docs/**/draft?.md", "!keep.log", "cache/"])
+    assert rules.excludes("a/b/c.log", is_dir=False)
+    assert not rules.excludes("keep.log", is_dir=False)
+    assert rules.excludes("build", is_dir=True)
+    assert not rules.excludes("src/build", is_dir=True)
+    assert rules.excludes("docs/x/y/draft1.md", is_dir=False)
+    assert not rules.excludes("docs/x/draft12.md", is_dir=False)
+    assert rules.excludes("deep/cache", is_dir=True)
+    assert not rules.excludes("deep/cache", is_dir=False)

@@ -1,0 +1,186 @@
+"""Tests for the compiler: wiring, computes, determinism, golden YAML and bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from airflow_kedro_azureml.azure.job_yaml import to_yaml
+from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
+from airflow_kedro_azureml.compiler.kedro_project import PipelineFilters, open_project
+from airflow_kedro_azureml.errors import CompileError, ParamsError, PipelineSelectionError
+
+GOLDEN = Path(__file__).parent / "golden" / "toy_job.yaml"
+RUN_ID = "2026-11-10T06.00.00.000Z"
+
+
+def _compile(project: Path, **options: object):
+    options.setdefault("run_id", RUN_ID)
+    return compile_pipeline(open_project(project), CompileOptions(**options))
+
+
+def test_memory_datasets_travel_between_steps(toy_project: Path) -> None:
+    compiled = _compile(toy_project, pipeline_name="toy")
+    assert [s.name for s in compiled.steps] == ["double_node", "total_node", "report_node"]
+    double, total, report = compiled.steps
+    assert double.outputs == ("doubled",)
+    assert total.input_bindings["doubled"] == "${{parent.jobs.double_node.outputs.doubled}}"
+    assert report.input_bindings["summed"] == "${{parent.jobs.total_node.outputs.summed}}"
+    assert "--output doubled ${{outputs.doubled}}" in double.command
+    # catalog datasets on local paths that do not cross steps are not wired
+    assert "raw" not in report.input_bindings
+
+
+def test_compute_comes_from_node_tags(toy_project: Path) -> None:
+    compiled = _compile(toy_project, pipeline_name="toy")
+    assert compiled.step("report_node").compute == "gpu"
+    assert compiled.step("double_node").compute == "__default__"
+    assert compiled.computes["gpu"].cluster_name == "gpu-cluster"
+
+
+def test_golden_yaml(make_project: Callable[..., Path]) -> None:
+    project = make_project(package="golden_toy")
+    text = to_yaml(_compile(project, pipeline_name="toy", params={"factor": 3}), project)
+    if not GOLDEN.exists():  # first run writes the golden file; review it before committing
+        GOLDEN.write_text(text)
+    assert text == GOLDEN.read_text()
+
+
+def test_compiling_twice_gives_identical_yaml(toy_project: Path) -> None:
+    first = to_yaml(_compile(toy_project, pipeline_name="toy"), toy_project)
+    second = to_yaml(_compile(toy_project, pipeline_name="toy"), toy_project)
+    assert first == second
+
+
+def test_yaml_loads_back_with_the_sdk(toy_project: Path, tmp_path: Path) -> None:
+    from azure.ai.ml import load_job
+
+    path = toy_project / "job.yaml"
+    path.write_text(to_yaml(_compile(toy_project, pipeline_name="toy"), toy_project))
+    job = load_job(path)
+    assert set(job.jobs) == {"double_node", "total_node", "report_node"}
+    assert job.jobs["report_node"].compute == "gpu-cluster"
+    assert job.jobs["total_node"].inputs["doubled"]._data == (
+        "${{parent.jobs.double_node.outputs.doubled}}"
+    )
+    assert job.inputs["run_id"]._data == RUN_ID
+
+
+def test_params_with_any_characters_are_one_safe_word(toy_project: Path) -> None:
+    from airflow_kedro_azureml.compute.arg_codec import decode_json
+
+    params = {"label": 'it\'s "odd"\n ü $HOME `x`'}
+    compiled = _compile(toy_project, pipeline_name="toy", params=params)
+    assert decode_json(compiled.params_word) == params
+    assert compiled.params_word.startswith("b64:")
+
+
+def test_params_that_are_not_json_are_refused(toy_project: Path) -> None:
+    from datetime import date
+
+    with pytest.raises(ParamsError, match="JSON-serialisable"):
+        _compile(toy_project, pipeline_name="toy", params={"when": date(2026, 1, 1)})
+
+
+def test_unknown_pipeline_lists_the_registered_ones(toy_project: Path) -> None:
+    with pytest.raises(PipelineSelectionError, match=r"'nope' is not registered.*'toy'"):
+        _compile(toy_project, pipeline_name="nope")
+
+
+def test_filter_selecting_no_nodes_is_refused(toy_project: Path) -> None:
+    with pytest.raises(PipelineSelectionError, match="selects no nodes"):
+        _compile(toy_project, pipeline_name="toy", filters=PipelineFilters(tags=("no_such_tag",)))
+
+
+def test_filters_narrow_the_job(toy_project: Path) -> None:
+    compiled = _compile(
+        toy_project, pipeline_name="toy", filters=PipelineFilters(to_nodes=("total_node",))
+    )
+    assert [s.name for s in compiled.steps] == ["double_node", "total_node"]
+
+
+def test_free_memory_input_is_refused(toy_project: Path) -> None:
+    with pytest.raises(CompileError, match="'doubled' is an input of the pipeline"):
+        _compile(
+            toy_project, pipeline_name="toy", filters=PipelineFilters(node_names=("total_node",))
+        )
+
+
+def test_local_file_crossing_steps_is_a_compile_error(make_project: Callable[..., Path]) -> None:
+    catalog = {
+        "raw": {"type": "json.JSONDataset", "filepath": "data/raw.json"},
+        "doubled": {"type": "json.JSONDataset", "filepath": "data/doubled.json"},
+    }
+    project = make_project(catalog=catalog)
+    with pytest.raises(CompileError) as caught:
+        _compile(project, pipeline_name="toy")
+    message = str(caught.value)
+    assert "'doubled'" in message and "data/doubled.json" in message
+    assert "double_node" in message and "total_node" in message
+    assert "AzureMLPipelineDataset" in message
+
+
+def test_pipeline_dataset_crossing_steps_is_wired(make_project: Callable[..., Path]) -> None:
+    catalog = {
+        "raw": {"type": "json.JSONDataset", "filepath": "data/raw.json"},
+        "doubled": {
+            "type": "airflow_kedro_azureml.datasets.AzureMLPipelineDataset",
+            "root_dir": "data/02_intermediate",
+            "dataset": {"type": "json.JSONDataset", "filepath": "doubled.json"},
+        },
+    }
+    compiled = _compile(make_project(catalog=catalog), pipeline_name="toy")
+    assert compiled.step("total_node").input_bindings["doubled"].endswith("outputs.doubled}}")
+
+
+def test_cloud_path_crossing_steps_only_orders_them(make_project: Callable[..., Path]) -> None:
+    catalog = {
+        "raw": {"type": "json.JSONDataset", "filepath": "data/raw.json"},
+        "summed": {"type": "json.JSONDataset", "filepath": "abfs://container/summed.json"},
+    }
+    compiled = _compile(make_project(catalog=catalog), pipeline_name="toy")
+    total, report = compiled.step("total_node"), compiled.step("report_node")
+    assert "kedro_done" in total.outputs
+    assert report.input_bindings["kedro_after_total_node"] == (
+        "${{parent.jobs.total_node.outputs.kedro_done}}"
+    )
+    assert "summed" not in report.input_bindings
+
+
+def test_compute_tag_naming_missing_compute_is_refused(make_project: Callable[..., Path]) -> None:
+    nodes = """
+from kedro.pipeline import Pipeline, node
+
+def double(values, factor):
+    return values
+
+def fail(values):
+    return values
+
+def toy_pipeline():
+    return Pipeline(
+        [node(double, ["raw", "params:factor"], "out", name="n1", tags=["compute.huge"])]
+    )
+
+total = fail
+"""
+    project = make_project(nodes=nodes)
+    with pytest.raises(CompileError, match=r"tag 'compute.huge'.*no compute 'huge'"):
+        _compile(project, pipeline_name="toy")
+
+
+def test_memory_grouping_joins_nodes_on_one_compute(toy_project: Path) -> None:
+    compiled = _compile(toy_project, pipeline_name="toy", node_grouping="memory")
+    assert [s.node_names for s in compiled.steps] == [
+        ("double_node", "total_node"),
+        ("report_node",),
+    ]
+    report = compiled.steps[1]
+    assert set(report.data_inputs) == {"doubled", "summed"}
+
+
+def test_run_id_must_sort_by_time(toy_project: Path) -> None:
+    with pytest.raises(ValueError, match="Kedro save version"):
+        _compile(toy_project, pipeline_name="toy", run_id="manual__2026")

@@ -1,0 +1,62 @@
+"""Tests for step progress lines, failure messages and status words."""
+
+from __future__ import annotations
+
+from airflow_kedro_azureml import statuses
+from airflow_kedro_azureml.statuses import StepState, failure_message, progress_line
+
+
+def test_progress_line() -> None:
+    steps = [
+        StepState("a", "Completed"),
+        StepState("b", "Running"),
+        StepState("c", "NotStarted"),
+    ]
+    assert progress_line(steps, 7) == "1/7 steps completed, running: b"
+
+
+def test_failure_message_names_failed_steps_with_errors() -> None:
+    steps = [StepState("a", "Completed"), StepState("train", "Failed", "ValueError: bad")]
+    message = failure_message("job_1", "Failed", steps)
+    assert message == "Azure ML job job_1 ended Failed: step 'train' failed: ValueError: bad"
+    assert failure_message("job_1", "Canceled", []) == "Azure ML job job_1 ended Canceled"
+
+
+def test_statuses_normalize_sdk_enums_and_strings() -> None:
+    class Enumish:
+        value = "FAILED"
+
+    assert statuses.normalize(Enumish()) == "Failed"
+    assert statuses.normalize("completed") == "Completed"
+    assert statuses.normalize(None) is None
+    assert statuses.is_terminal("NotResponding") and not statuses.is_success("Canceled")
+
+
+def test_paused_ends_the_wait_without_being_a_success() -> None:
+    assert statuses.is_terminal("Paused") and not statuses.is_success("Paused")
+    assert "Paused" not in statuses.FAILURE_STATUSES
+    message = failure_message("job_1", "Paused", [])
+    assert message.startswith("Azure ML job job_1 is Paused")
+    assert "resume" in message and "left as it is" in message
+
+
+def test_job_state_travels_as_json_and_back() -> None:
+    import json
+
+    state = statuses.JobState(
+        name="job_1",
+        status="Failed",
+        studio_url="https://ml.azure.com/runs/job_1",
+        steps=(StepState("a", "Completed"), StepState("b", "Failed", "ValueError: bad")),
+    )
+    assert statuses.JobState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
+    unknown_steps = statuses.JobState("job_2", "Running")
+    assert statuses.JobState.from_dict(unknown_steps.to_dict()) == unknown_steps
+    assert state.is_terminal and not state.is_success
+    assert not unknown_steps.is_terminal
+
+
+def test_every_word_is_active_or_terminal_never_both() -> None:
+    assert not statuses.ACTIVE_STATUSES & statuses.TERMINAL_STATUSES
+    for word in statuses.ACTIVE_STATUSES | statuses.TERMINAL_STATUSES:
+        assert statuses.normalize(word.upper()) == word
