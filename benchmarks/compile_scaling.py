@@ -40,7 +40,8 @@ from typing import Any
 from _bench import machine_note, median, table, verdict
 from kedro.pipeline import Pipeline, node
 
-from airflow_kedro_azureml.azure.pipeline_job import to_pipeline_job, to_yaml
+from airflow_kedro_azureml.azure.job_yaml import to_yaml
+from airflow_kedro_azureml.azure.pipeline_job import to_pipeline_job
 from airflow_kedro_azureml.compiler import CompileOptions, compile_selected
 from airflow_kedro_azureml.compiler.kedro_project import KedroProject
 from airflow_kedro_azureml.compiler.spec import CompiledPipeline
