@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 
 CONNECTION_TYPE = "azure_ml"
 DEFAULT_CONNECTION_ID = "azure_ml_default"
+CONFIG_SECTION = "kedro_azureml"
+DEFAULT_POLL_INTERVAL = 30.0
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -37,6 +39,18 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_kedro_azureml.operators.pipeline"],
             }
         ],
+        "sensors": [
+            {
+                "integration-name": "Kedro on Azure Machine Learning",
+                "python-modules": ["airflow_kedro_azureml.sensors.azureml_job"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Kedro on Azure Machine Learning",
+                "python-modules": ["airflow_kedro_azureml.triggers.azureml_job"],
+            }
+        ],
         "hooks": [
             {
                 "integration-name": "Kedro on Azure Machine Learning",
@@ -53,4 +67,19 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": ["airflow_kedro_azureml.links.AzureMLJobLink"],
+        "config": {
+            CONFIG_SECTION: {
+                "description": "Settings of the Kedro on Azure Machine Learning provider.",
+                "options": {
+                    "poll_interval": {
+                        "description": "Seconds between two looks at a running Azure ML job "
+                        "(operator and sensor); an operator's poll_interval argument wins.",
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "60",
+                        "default": str(DEFAULT_POLL_INTERVAL),
+                    },
+                },
+            }
+        },
     }

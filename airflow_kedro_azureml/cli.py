@@ -151,6 +151,7 @@ def run_local_command(
         settings,
         local_job_name(options["run_id"]),
         on_log=lambda step, line: click.echo(f"[{step}] {line}"),
+        on_progress=click.echo,
     )
     compiled = job.compile(lambda: _compile(Path(metadata.project_path), options, project)[1])
     try:

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 _MAX_JOB_NAME_PREFIX = 60
+# A later job of the same task run: ``<prefix>_<16 hex>_<n>``.
+_GENERATION = re.compile(r"^(.*_[0-9a-f]{16})_(\d+)$")
 KEDRO_VERSION_FORMAT = "%Y-%m-%dT%H.%M.%S.%fZ"
 _RUN_ID_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}\.\d{3}Z(-[0-9a-z]{1,16})?$")
 
@@ -84,6 +86,19 @@ def job_name_for(dag_id: str, task_id: str, dag_run_id: str, map_index: int | No
     if not prefix[0].isalpha():
         prefix = "kedro_" + prefix
     return f"{prefix}_{digest}"
+
+
+def next_job_name(name: str) -> str:
+    """The name of the job that follows job ``name`` of the same task run.
+
+    ``job_name_for(...)`` names the first job; a retry after that job failed (or a
+    clear after it completed) submits ``<first>_2``, then ``<first>_3``, and so on,
+    so every name is known before its job is created.
+    """
+    match = _GENERATION.match(name)
+    if match is None:
+        return f"{name}_2"
+    return f"{match.group(1)}_{int(match.group(2)) + 1}"
 
 
 def job_tags(

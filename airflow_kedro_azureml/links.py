@@ -15,7 +15,14 @@ class AzureMLJobLink(BaseOperatorLink):
     name = "Azure ML job"
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
-        """The studio URL the operator pushed after submitting, or '' before that."""
+        """The job's studio URL, or '' when the task ended before it had a job.
+
+        The worker asks at the end of every task: the operator then knows the URL
+        itself (no XCom read, so a task that failed before submitting logs no
+        "XCom not found"). Elsewhere, the URL comes from the task's XCom.
+        """
+        if hasattr(operator, "studio_url"):
+            return operator.studio_url or ""
         from airflow.providers.common.compat.sdk import XCom
 
         url = XCom.get_value(key=JOB_URL_XCOM_KEY, ti_key=ti_key)

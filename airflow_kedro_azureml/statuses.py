@@ -133,16 +133,22 @@ class JobState:
 
 
 def progress_line(steps: Iterable[StepState], total: int) -> str:
-    """E.g. ``3/7 steps completed, running: train_model``."""
+    """E.g. ``3/7 steps completed, running: train_model``.
+
+    Steps that failed are listed apart from steps canceled because something
+    upstream failed (or the job was canceled).
+    """
     steps = list(steps)
     completed = sum(1 for step in steps if step.status == COMPLETED)
-    running = sorted(step.name for step in steps if step.status == RUNNING)
-    failed = sorted(step.name for step in steps if step.status in FAILURE_STATUSES)
     line = f"{completed}/{total} steps completed"
-    if running:
-        line += f", running: {', '.join(running)}"
-    if failed:
-        line += f", failed: {', '.join(failed)}"
+    for label, words in (
+        ("running", {RUNNING}),
+        ("failed", {FAILED, NOT_RESPONDING}),
+        ("canceled", {CANCELED, CANCEL_REQUESTED}),
+    ):
+        names = sorted(step.name for step in steps if step.status in words)
+        if names:
+            line += f", {label}: {', '.join(names)}"
     return line
 
 

@@ -69,3 +69,16 @@ def dags_test(
         text=True,
         timeout=timeout,
     )
+
+
+def dags_test_on_emulator(home: Path, dags_folder: Path, dag_id: str, emulator: object) -> str:
+    """``airflow dags test DAG 2026-01-01`` with ``azure_ml_default`` pointing at ``emulator``;
+    returns everything the run printed."""
+    from tests.operators.task_thread import CLIENT_ID, SECRET, TENANT
+
+    connection = emulator.airflow_connection(TENANT, CLIENT_ID, SECRET)  # type: ignore[attr-defined]
+    connection.pop("conn_type")
+    result = dags_test(
+        home, dags_folder, dag_id, "2026-01-01T00:00:00+00:00", None, connection=connection
+    )
+    return result.stdout + result.stderr

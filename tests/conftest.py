@@ -55,6 +55,24 @@ def sleepy(values):
     return values
 
 
+def flaky(values, marker):
+    from pathlib import Path
+
+    path = Path(marker)
+    if not path.exists():
+        path.write_text("failed once")
+        raise RuntimeError("flaky: fails on its first run")
+    return values
+
+
+def nap(values, seconds):
+    import time
+
+    print("nap started", flush=True)
+    time.sleep(seconds)
+    return values
+
+
 def toy_pipeline():
     return Pipeline(
         [
@@ -79,6 +97,13 @@ def register_pipelines():
     pipelines = {{"__default__": toy, "toy": toy, "failing": failing}}
     if hasattr(nodes, "sleepy"):
         pipelines["sleepy"] = Pipeline([node(nodes.sleepy, "raw", "never", name="sleepy_node")])
+    if hasattr(nodes, "flaky"):
+        pipelines["flaky"] = Pipeline(
+            [node(nodes.flaky, ["raw", "params:marker"], "flaky_out", name="flaky_node")]
+        )
+        pipelines["nap"] = Pipeline(
+            [node(nodes.nap, ["raw", "params:nap_seconds"], "nap_out", name="nap_node")]
+        )
     return pipelines
 """
 

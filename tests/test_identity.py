@@ -11,6 +11,7 @@ from airflow_kedro_azureml.identity import (
     airflow_run_id,
     format_timestamp,
     job_name_for,
+    next_job_name,
     run_id_for,
     validate_run_id,
 )
@@ -84,3 +85,12 @@ def test_names_differ_by_run_task_and_map_index() -> None:
 def test_names_are_valid_whatever_the_ids() -> None:
     for dag_id, task_id in [("My DAG!", "task.1"), ("9lives", "x"), ("a" * 300, "b" * 300)]:
         assert VALID.match(job_name_for(dag_id, task_id, "manual__2026-01-01T00:00:00+00:00", 3))
+
+
+def test_later_jobs_of_a_task_run_have_names_known_in_advance() -> None:
+    first = job_name_for("dag", "task", "run1", None)
+    second = next_job_name(first)
+    assert second == f"{first}_2"
+    assert next_job_name(second) == f"{first}_3"
+    assert next_job_name(next_job_name(second)) == f"{first}_4"
+    assert VALID.match(second)

@@ -60,3 +60,15 @@ def test_every_word_is_active_or_terminal_never_both() -> None:
     assert not statuses.ACTIVE_STATUSES & statuses.TERMINAL_STATUSES
     for word in statuses.ACTIVE_STATUSES | statuses.TERMINAL_STATUSES:
         assert statuses.normalize(word.upper()) == word
+
+
+def test_progress_line_shows_canceled_steps_apart_from_failed_ones() -> None:
+    steps = [
+        StepState("prepare", "Completed"),
+        StepState("train", "Failed"),
+        StepState("evaluate", "Canceled"),
+        StepState("report", "Canceled"),
+    ]
+    assert progress_line(steps, 4) == (
+        "1/4 steps completed, failed: train, canceled: evaluate, report"
+    )

@@ -1,9 +1,16 @@
 """Get a compiled pipeline's job running on Azure ML exactly once: attach, or check and submit.
 
-The job's name is derived from the Airflow task run before anything is sent, so:
-- a job of that name that already exists is re-attached, never submitted again;
-- every distinct compute is checked first: a missing one fails before any upload;
-- the code snapshot is built in a temporary folder and uploaded with the job;
+Job names are derived from the Airflow task run before anything is sent (the
+first ``job_name_for(...)``, then ``<first>_2``, ``<first>_3``...), and a task
+try walks them from the one it was told to start at:
+- a job that is still active (or paused) is re-attached, never submitted again;
+- a job that completed is returned at once (unless the caller asks to run the
+  pipeline again, as when a user clears the task: then the next name);
+- a job that failed, was canceled or stopped responding is left as it is, and the
+  next name is tried: a retry submits a new job instead of dead-ending on the old;
+- the first name with no job is the one submitted, after ``before_submit(name)``
+  (so a kill from then on can cancel it), every distinct compute checked (a
+  missing one fails before any upload) and the code snapshot built;
 - when the answer to the submission is lost (a dropped connection, a 5xx), the
   job is looked up before trying again, so a lost answer never makes two jobs.
 """
@@ -13,12 +20,16 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_kedro_azureml import statuses
 from airflow_kedro_azureml.azure.code_snapshot import build_snapshot
 from airflow_kedro_azureml.azure.submission import submit_compiled
 from airflow_kedro_azureml.errors import AzureMLRequestError, ConfigError, TransientAzureMLError
+from airflow_kedro_azureml.identity import next_job_name
 
 if TYPE_CHECKING:
     from airflow_kedro_azureml.azure.pipeline_job import JobIdentity
@@ -27,30 +38,66 @@ if TYPE_CHECKING:
     from airflow_kedro_azureml.statuses import JobState
 
 SUBMIT_ATTEMPTS = 3
+MAX_JOBS_PER_TASK_RUN = 1000
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LaunchedJob:
+    """The job a task try watches, and whether this try created it."""
+
+    state: JobState
+    submitted: bool
 
 
 def submit_or_attach(
     hook: AzureMLHook,
     compiled: CompiledPipeline,
-    identity: JobIdentity,
+    identity_for: Callable[[str], JobIdentity],
+    first_name: str,
+    *,
+    rerun_completed: bool = False,
+    before_submit: Callable[[str], None] = lambda name: None,
     log: Any = logger,
-) -> JobState:
-    """The state of the job named ``identity.name``: found and re-attached, or submitted now."""
-    name = str(identity.name)
-    existing = hook.find_job_state(name)
-    if existing is not None:
-        log.info(
-            "Job %s already exists (status %s): re-attaching instead of submitting again",
-            name,
-            existing.status,
-        )
-        return existing
+) -> LaunchedJob:
+    """Re-attach to the task run's current job, return its completed one, or submit a new one."""
+    name = first_name
+    for _ in range(MAX_JOBS_PER_TASK_RUN):
+        existing = hook.find_job_state(name)
+        if existing is None:
+            break
+        if existing.status in statuses.FAILURE_STATUSES:
+            log.info(
+                "Job %s ended %s: a new job, %s, runs the pipeline again",
+                name,
+                existing.status,
+                next_job_name(name),
+            )
+        elif existing.is_success and rerun_completed:
+            log.info(
+                "Job %s completed and the task was cleared: a new job, %s, runs the pipeline again",
+                name,
+                next_job_name(name),
+            )
+        else:
+            verb = "returning it" if existing.is_success else "re-attaching"
+            log.info(
+                "Job %s already exists (status %s): %s instead of submitting again",
+                name,
+                existing.status,
+                verb,
+            )
+            return LaunchedJob(existing, submitted=False)
+        name = next_job_name(name)
+    else:
+        raise ConfigError(f"task run has {MAX_JOBS_PER_TASK_RUN} jobs already; not submitting more")
     check_computes(hook, compiled)
+    before_submit(name)
     with tempfile.TemporaryDirectory(prefix="kedro-azureml-code-") as snapshot:
         files = build_snapshot(compiled.code_directory, Path(snapshot))
         log.info("Code snapshot: %d file(s) from %s", len(files), compiled.code_directory)
-        return _submit_once(hook, compiled, identity, Path(snapshot), log)
+        state = _submit_once(hook, compiled, identity_for(name), Path(snapshot), log)
+    return LaunchedJob(state, submitted=True)
 
 
 def check_computes(hook: AzureMLHook, compiled: CompiledPipeline) -> None:

@@ -12,6 +12,7 @@ browser login.
 from __future__ import annotations
 
 import logging
+import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,12 @@ from airflow_kedro_azureml.connection import (
     parse_connection,
     ui_field_behaviour,
 )
-from airflow_kedro_azureml.errors import AzureMLRequestError, ConfigError, KedroAzureMLError
+from airflow_kedro_azureml.errors import (
+    AzureMLRequestError,
+    ConfigError,
+    KedroAzureMLError,
+    TransientAzureMLError,
+)
 from airflow_kedro_azureml.hooks.credentials import credential_for
 from airflow_kedro_azureml.hooks.request_errors import translated_errors
 from airflow_kedro_azureml.statuses import JobState, StepState
@@ -34,6 +40,10 @@ if TYPE_CHECKING:
     from azure.ai.ml import MLClient
     from azure.ai.ml.entities import Job, JobSchedule, PipelineJob
     from azure.core.credentials import TokenCredential
+
+
+# Seconds a cancel keeps trying; within the triggerer's 30 s budget for a kill.
+CANCEL_PATIENCE = 25.0
 
 
 class AzureMLJobFailedException(AirflowException):
@@ -56,11 +66,16 @@ class AzureMLHook(BaseHook):
         self,
         azureml_conn_id: str = DEFAULT_CONNECTION_ID,
         workspace: WorkspaceRef | None = None,
+        connection: Any = None,
         **kwargs: Any,
     ) -> None:
+        """``connection``: the Airflow connection, when the caller fetched it already
+        (a trigger does, the async way); otherwise it is fetched on first use."""
         super().__init__(**kwargs)
         self.azureml_conn_id = azureml_conn_id
         self._fallback_workspace = workspace
+        if connection is not None:
+            self.__dict__["_connection"] = connection
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -221,8 +236,15 @@ class AzureMLHook(BaseHook):
         ``with_step_errors`` adds each failed step's error message (one more request
         per failed step).
         """
-        with translated_errors(f"get job {name}"):
-            job = self.client.jobs.get(name)
+        try:
+            with translated_errors(f"get job {name}"):
+                job = self.client.jobs.get(name)
+        except AzureMLRequestError as error:
+            if error.status_code != 401:
+                raise
+            # An expired or refused token: the next look starts from a new credential.
+            self.__dict__.pop("client", None)
+            raise TransientAzureMLError(str(error), status_code=401) from error
         state = self._state_of(job)
         try:
             steps = self._step_states(name, with_step_errors)
@@ -241,10 +263,34 @@ class AzureMLHook(BaseHook):
                 return None
             raise
 
-    def cancel_job(self, name: str) -> None:
-        """Ask Azure ML to cancel job ``name`` and wait for the request to be accepted."""
-        with translated_errors(f"cancel job {name}"):
-            self.client.jobs.begin_cancel(name).result()
+    def cancel_job(self, name: str, patience: float = CANCEL_PATIENCE) -> bool:
+        """Ask Azure ML to cancel job ``name``; True once the request is accepted.
+
+        Tried again through transient errors, and while there is no such job yet
+        (its submission may still be on its way), for up to ``patience`` seconds.
+        False when no job of that name appeared in that time; a transient error
+        that lasts is raised.
+        """
+        deadline = time.monotonic() + patience
+        delay = 0.5
+        while True:
+            try:
+                with translated_errors(f"cancel job {name}"):
+                    self.client.jobs.begin_cancel(name).result()
+                return True
+            except TransientAzureMLError as error:
+                last: KedroAzureMLError = error
+            except AzureMLRequestError as error:
+                if error.status_code != 404:
+                    raise
+                last = error
+            if time.monotonic() + delay > deadline:
+                if isinstance(last, TransientAzureMLError):
+                    raise last
+                return False
+            self.log.warning("Cancel of job %s not accepted yet (%s); trying again", name, last)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
     def _state_of(self, job: Job) -> JobState:
         return JobState(

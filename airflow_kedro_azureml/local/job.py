@@ -9,7 +9,9 @@ says, in the one status vocabulary, how the run ended and why.
 from __future__ import annotations
 
 import logging
+import re
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,41 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 LogLine = Callable[[str, str], None]
+_LEVEL_IN_LINE = re.compile(r" - (DEBUG|INFO|WARNING|ERROR|CRITICAL) - ")
+_LEVELS = {
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARNING": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "CRITICAL": logging.CRITICAL,
+}
+_WARNING_IN_LINE = re.compile(r"\b[A-Z][A-Za-z]*Warning: ")
+
+
+class StepLogLevels:
+    """The logging level of each step log line, so WARNING and ERROR stay what they are.
+
+    Kedro's plain log format names the level (``... - name - WARNING - message``);
+    Python's warnings print ``...: UserWarning: ...``. A line without either (a
+    traceback, a continued message) has the level of the step's line before it.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def level_of(self, step: str, line: str) -> int:
+        """The level of ``line`` of step ``step``."""
+        match = _LEVEL_IN_LINE.search(line)
+        with self._lock:
+            if match is not None:
+                level = _LEVELS[match.group(1)]
+            elif _WARNING_IN_LINE.search(line):
+                level = logging.WARNING
+            else:
+                level = self._last.get(step, logging.INFO)
+            self._last[step] = level
+        return level
 
 
 @dataclass(frozen=True)
@@ -91,6 +128,7 @@ def pipeline_run_for(
     max_parallel: int,
     on_log: LogLine | None = None,
     fork_server: bool | ForkServerClient = False,
+    on_status: Callable[[str, str], None] | None = None,
 ) -> LocalPipelineRun:
     """A not-yet-started local run of ``compiled`` in ``run_dir``."""
     return LocalPipelineRun(
@@ -100,6 +138,7 @@ def pipeline_run_for(
         run_dir=run_dir,
         max_parallel=max_parallel,
         on_log=on_log or (lambda step, line: logger.info("[%s] %s", step, line)),
+        on_status=on_status,
         fork_server=fork_server,
     )
 
@@ -121,11 +160,13 @@ class LocalJob:
         settings: LocalRunSettings,
         job_name: str,
         on_log: LogLine | None = None,
+        on_progress: Callable[[str], None] | None = None,
     ) -> None:
         self.job_name = job_name
         self.run_dir = settings.runs_dir / job_name
         self._settings = settings
         self._on_log = on_log
+        self._on_progress = on_progress or (lambda line: logger.info("%s", line))
         self._run: LocalPipelineRun | None = None
         self._server: ForkServerClient | None = None
         if settings.fork_server:
@@ -140,12 +181,25 @@ class LocalJob:
             raise
 
     def run(self, compiled: CompiledPipeline) -> LocalRunOutcome:
-        """Run every step of ``compiled`` and wait for the outcome."""
+        """Run every step of ``compiled`` and wait for the outcome.
+
+        Progress (``3/7 steps completed, running: ...``) is reported as steps start
+        and end, in the same words as on Azure ML.
+        """
+        step_statuses: dict[str, str] = {}
+        total = len(compiled.steps)
+
+        def on_status(step: str, status: str) -> None:
+            step_statuses[step] = status
+            steps = [statuses.StepState(name, word) for name, word in step_statuses.items()]
+            self._on_progress(f"Job {self.job_name}: {statuses.progress_line(steps, total)}")
+
         self._run = pipeline_run_for(
             compiled,
             self.run_dir,
             self._settings.max_parallel,
             on_log=self._on_log,
+            on_status=on_status,
             fork_server=self._server or self._settings.fork_server,
         )
         status = self._run.run()

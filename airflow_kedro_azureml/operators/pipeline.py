@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,11 @@ from airflow_kedro_azureml import DEFAULT_CONNECTION_ID
 from airflow_kedro_azureml.errors import KedroAzureMLError, TransientAzureMLError
 from airflow_kedro_azureml.hooks.azureml import AzureMLJobFailedException
 from airflow_kedro_azureml.links import JOB_URL_XCOM_KEY, AzureMLJobLink
+from airflow_kedro_azureml.settings import (
+    checked_poll_interval,
+    checked_timeout,
+    default_deferrable,
+)
 from airflow_kedro_azureml.statuses import JobState, failure_message, progress_line
 
 if TYPE_CHECKING:
@@ -60,7 +66,13 @@ class KedroAzureMLPipelineOperator(BaseOperator):
     :param run_id: the run identity (a Kedro save version); derived from the DAG run
         when unset, so every task of one DAG run shares it.
     :param poll_interval: seconds between status checks of the Azure ML job; defaults to
-        the Airflow setting ``[kedro_azureml] poll_interval`` (30).
+        the Airflow setting ``[kedro_azureml] poll_interval`` (30). The same in both modes.
+    :param deferrable: wait in the triggerer instead of a worker slot (``AzureMLJobTrigger``);
+        defaults to Airflow's ``[operators] default_deferrable``. Submission always
+        happens in the worker; a job that has already ended does not defer.
+    :param timeout: the longest wait for the job (seconds or a timedelta), after which
+        the job is canceled and the task fails. Airflow's ``execution_timeout`` also
+        cancels the job, in both modes.
     """
 
     template_fields: Sequence[str] = (
@@ -107,6 +119,8 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         description: str | None = None,
         job_tags: dict[str, str] | None = None,
         poll_interval: float | None = None,
+        deferrable: bool | None = None,
+        timeout: timedelta | float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -128,12 +142,15 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         self.display_name = display_name
         self.description = description
         self.job_tags = job_tags or {}
-        self.poll_interval = (
-            poll_interval if poll_interval is not None else _default_poll_interval()
-        )
+        self.poll_interval = checked_poll_interval(poll_interval)
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.timeout = checked_timeout(timeout)
         self._local_job: LocalJob | None = None
+        self._end_time: float | None = None
         self._job_name: str | None = None
         self._hook: AzureMLHook | None = None
+        # The job's studio URL once known, for the task's extra link.
+        self.studio_url: str | None = None
 
     # -- Airflow entry points ---------------------------------------------------------------
 
@@ -143,6 +160,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         from airflow_kedro_azureml.identity import job_name_for
 
         ti = context["ti"]
+        self._end_time = self._deadline(context)
         job_name = job_name_for(self.dag_id, self.task_id, ti.run_id, ti.map_index)
         with _bad_input_fails_fast():
             hook = AzureMLHook(azureml_conn_id=self.azureml_conn_id)
@@ -223,7 +241,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         job_name: str,
         run_id: str,
     ) -> str:
-        from airflow_kedro_azureml.local.job import LocalJob, LocalRunSettings
+        from airflow_kedro_azureml.local.job import LocalJob, LocalRunSettings, StepLogLevels
 
         ti = context["ti"]
         settings = LocalRunSettings.for_project(
@@ -231,18 +249,23 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             runs_dir=hook.settings.local_runs_dir,
             max_parallel=hook.settings.local_max_parallel,
         )
+        levels = StepLogLevels()
         self._local_job = LocalJob(
             project,
             self.pipeline,
             settings,
             job_name,
-            on_log=lambda step, line: self.log.info("[%s] %s", step, line),
+            on_log=lambda step, line: self.log.log(
+                levels.level_of(step, line), "[%s] %s", step, line
+            ),
+            on_progress=lambda line: self.log.info("%s", line),
         )
         with _bad_input_fails_fast():
             compiled = self._local_job.compile(lambda: self._compile(project, run_id))
         ti.xcom_push(key=RUN_ID_XCOM_KEY, value=run_id)
         ti.xcom_push(key=JOB_NAME_XCOM_KEY, value=job_name)
-        ti.xcom_push(key=JOB_URL_XCOM_KEY, value=self._local_job.run_dir.as_uri())
+        self.studio_url = self._local_job.run_dir.as_uri()
+        ti.xcom_push(key=JOB_URL_XCOM_KEY, value=self.studio_url)
         run_dir = self._local_job.run_dir
         self.log.info("Running job %s on the local backend in %s", job_name, run_dir)
         with _bad_input_fails_fast():
@@ -279,18 +302,89 @@ class KedroAzureMLPipelineOperator(BaseOperator):
                 configured.subscription_id, configured.resource_group, configured.name
             ),
         )
+        ti = context["ti"]
+        record = _TaskJobRecord(context)
+        first_name, rerun_completed = record.starting_point(job_name)
+
+        def before_submit(name: str) -> None:
+            # From here on a kill cancels the job, even one whose PUT has no answer yet.
+            self._job_name = name
+            record.save(name)
+            ti.xcom_push(key=JOB_NAME_XCOM_KEY, value=name)
+
         with _bad_input_fails_fast():
             hook.workspace  # noqa: B018 - validates the workspace before any request
             self._hook = hook
-            identity = self._job_identity(context, compiled, job_name, run_id)
-            job = submit_or_attach(hook, compiled, identity, self.log)
-        self._job_name = job_name
-        ti = context["ti"]
-        ti.xcom_push(key=JOB_NAME_XCOM_KEY, value=job_name)
+            launched = submit_or_attach(
+                hook,
+                compiled,
+                lambda name: self._job_identity(context, compiled, name, run_id),
+                first_name,
+                rerun_completed=rerun_completed,
+                before_submit=before_submit,
+                log=self.log,
+            )
+        job = launched.state
+        self._job_name = job.name
+        record.save(job.name)
+        self.studio_url = job.studio_url
+        ti.xcom_push(key=JOB_NAME_XCOM_KEY, value=job.name)
         ti.xcom_push(key=JOB_URL_XCOM_KEY, value=job.studio_url)
-        self.log.info("Azure ML job %s: %s", job_name, job.studio_url)
+        self.log.info("Azure ML job %s: %s", job.name, job.studio_url)
+        total = len(compiled.steps)
         with _bad_input_fails_fast(value_errors=False):
-            return self._wait(hook, job_name, len(compiled.steps))
+            if job.is_terminal:  # re-attached to a job that has ended: nothing to wait for
+                return self._finish(hook, job.name, job, total)
+            if self.deferrable:
+                self._defer_to_trigger(hook, job.name, total)
+            return self._wait(hook, job.name, total)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
+        """Resume after ``AzureMLJobTrigger``: succeed, or fail with the trigger's message."""
+        status = event.get("status")
+        job = JobState.from_dict(event["job"]) if "job" in event else None
+        name = job.name if job is not None else str(event.get("job_name"))
+        if status == "success":
+            self.log.info("Job %s completed", name)
+            return name
+        if status in ("failed", "timeout"):
+            raise AzureMLJobFailedException(str(event.get("message")))
+        # Azure ML refused to answer for good (the job vanished, access was revoked).
+        raise AirflowFailException(f"watching Azure ML job {name} failed: {event.get('message')}")
+
+    def _defer_to_trigger(self, hook: AzureMLHook, job_name: str, total_steps: int) -> None:
+        from dataclasses import asdict
+
+        from airflow_kedro_azureml.triggers.azureml_job import AzureMLJobTrigger
+
+        workspace = asdict(hook.workspace)
+        self.log.info("Deferring: the triggerer watches job %s from here on", job_name)
+        timeout = None
+        if self._end_time is not None:
+            # Airflow's own limit, a little after the trigger's: only a lost trigger reaches it.
+            timeout = timedelta(seconds=max(self._end_time - time.time(), 0) + 120)
+        self.defer(
+            trigger=AzureMLJobTrigger(
+                job_name=job_name,
+                azureml_conn_id=self.azureml_conn_id,
+                workspace=workspace,
+                poll_interval=self.poll_interval,
+                total_steps=total_steps,
+                end_time=self._end_time,
+            ),
+            method_name="execute_complete",
+            timeout=timeout,
+        )
+
+    def _deadline(self, context: Context) -> float | None:
+        """The Unix time the wait ends: ``timeout`` from now, or the execution timeout."""
+        ends = []
+        if self.timeout is not None:
+            ends.append(time.time() + self.timeout.total_seconds())
+        start = getattr(context["ti"], "start_date", None)
+        if self.execution_timeout is not None and start is not None:
+            ends.append(start.timestamp() + self.execution_timeout.total_seconds())
+        return min(ends) if ends else None
 
     def _job_identity(
         self, context: Context, compiled: CompiledPipeline, job_name: str, run_id: str
@@ -318,25 +412,38 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         )
 
     def _wait(self, hook: AzureMLHook, job_name: str, total_steps: int) -> str:
-        """Poll until the job ends; transient errors are logged and polled again."""
+        """Poll until the job ends; transient errors are logged and polled again, backing off."""
         from airflow.sdk.exceptions import AirflowTaskTimeout
 
         last_line = ""
+        delay = self.poll_interval
         try:
             while True:
+                if self._end_time is not None and time.time() >= self._end_time:
+                    self._cancel_azure_job("timed out")
+                    raise AzureMLJobFailedException(
+                        f"Azure ML job {job_name} timed out and was canceled"
+                    )
                 state = self._poll(hook, job_name)
-                if state is not None:
-                    if state.steps is not None:
-                        line = progress_line(state.steps, total_steps)
-                        if line != last_line:
-                            self.log.info("Job %s %s: %s", job_name, state.status, line)
-                            last_line = line
-                    if state.is_terminal:
-                        break
+                if state is None:
+                    time.sleep(delay)
+                    delay = min(delay * 2, MAX_BACKOFF)
+                    continue
+                delay = self.poll_interval
+                if state.steps is not None:
+                    line = progress_line(state.steps, total_steps)
+                    if line != last_line:
+                        self.log.info("Job %s %s: %s", job_name, state.status, line)
+                        last_line = line
+                if state.is_terminal:
+                    return self._finish(hook, job_name, state, total_steps)
                 time.sleep(self.poll_interval)
         except AirflowTaskTimeout:
             self._cancel_azure_job("task timed out")
             raise
+
+    def _finish(self, hook: AzureMLHook, job_name: str, state: JobState, total: int) -> str:
+        """Succeed for a completed job; otherwise fail naming the failed steps and errors."""
         if state.is_success:
             self.log.info("Job %s completed", job_name)
             return job_name
@@ -358,9 +465,38 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             return
         self.log.info("%s: cancelling Azure ML job %s", reason.capitalize(), self._job_name)
         try:
-            self._hook.cancel_job(self._job_name)
+            if not self._hook.cancel_job(self._job_name):
+                self.log.warning("Job %s was never created: nothing to cancel", self._job_name)
         except Exception as error:  # cancelling is best effort; say why it failed
             self.log.error("Could not cancel job %s: %s", self._job_name, error)
+
+
+class _TaskJobRecord:
+    """The task run's current job name in Airflow's task state store (kept across tries).
+
+    With it, a new try starts at the job the last try watched. Stored beside it is
+    the try series (the task instance's ``max_tries``, which Airflow raises when a
+    user clears the task): a new series asks for a completed job to run again.
+    Without a task state store (older Airflow, tests), tries start at the first name.
+    """
+
+    KEY = "azureml_job"
+
+    def __init__(self, context: Context) -> None:
+        self._store: Any = context.get("task_state_store")
+        self._series = getattr(context["ti"], "max_tries", None)
+
+    def starting_point(self, first_name: str) -> tuple[str, bool]:
+        """The name to start at, and whether a completed job there should run again."""
+        stored = self._store.get(self.KEY) if self._store is not None else None
+        if not isinstance(stored, dict) or not stored.get("job_name"):
+            return first_name, False
+        return str(stored["job_name"]), stored.get("series") != self._series
+
+    def save(self, job_name: str) -> None:
+        """Record ``job_name`` as the task run's current job."""
+        if self._store is not None:
+            self._store.set(self.KEY, {"job_name": job_name, "series": self._series})
 
 
 @contextmanager
@@ -381,7 +517,4 @@ def _bad_input_fails_fast(value_errors: bool = True) -> Iterator[None]:
         raise AirflowFailException(str(error)) from None
 
 
-def _default_poll_interval() -> float:
-    from airflow.configuration import conf
-
-    return conf.getfloat("kedro_azureml", "poll_interval", fallback=30.0)
+MAX_BACKOFF = 300.0

@@ -7,9 +7,9 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-FaultKind = Literal["429", "500", "503", "drop", "slow"]
+FaultKind = Literal["401", "429", "500", "503", "drop", "slow"]
 FaultPhase = Literal["before", "after"]
-FAULT_KINDS: tuple[str, ...] = ("429", "500", "503", "drop", "slow")
+FAULT_KINDS: tuple[str, ...] = ("401", "429", "500", "503", "drop", "slow")
 
 
 @dataclass
@@ -19,6 +19,8 @@ class Fault:
     ``kind``:
       - ``"429"``, ``"500"``, ``"503"``: answer that status with an Azure error body (and
         ``Retry-After`` when ``retry_after`` is set) instead of handling the request;
+      - ``"401"``: answer as Azure Resource Manager does for an expired token
+        (``ExpiredAuthenticationToken``, with a ``WWW-Authenticate`` challenge);
       - ``"drop"``: close the connection without any answer. With ``phase="before"`` the
         request is not handled; with ``phase="after"`` it is handled (state changes) and the
         answer is lost, as when a network link fails on the way back;

@@ -25,6 +25,11 @@ from airflow_kedro_azureml.testing.state import WorkspaceIdentity
 logger = logging.getLogger(__name__)
 
 _FAULT_ERRORS = {
+    "401": (
+        "ExpiredAuthenticationToken",
+        "The access token expiry UTC time is earlier than current UTC time "
+        "(fault injected by the emulator).",
+    ),
     "429": ("TooManyRequests", "Too many requests (fault injected by the emulator)."),
     "500": ("InternalServerError", "Internal server error (fault injected by the emulator)."),
     "503": ("ServiceUnavailable", "Service unavailable (fault injected by the emulator)."),
@@ -104,6 +109,11 @@ class RequestProcessor:
     def _fault_response(self, fault: Fault, request: ApiRequest) -> ApiResponse:
         code, message = _FAULT_ERRORS[fault.kind]
         headers = {}
+        if fault.kind == "401":
+            headers["WWW-Authenticate"] = (
+                'Bearer authorization_uri="https://login.microsoftonline.com/common", '
+                'error="invalid_token", error_description="The access token has expired."'
+            )
         if fault.retry_after is not None:
             retry_after = float(fault.retry_after)
             headers["Retry-After"] = (

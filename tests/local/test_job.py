@@ -29,12 +29,14 @@ def test_runs_folder_is_resolved_one_way(toy_project: Path, tmp_path: Path) -> N
 def test_a_local_job_compiles_while_warming_up_then_runs(toy_project: Path) -> None:
     project = open_project(toy_project)
     lines: list[tuple[str, str]] = []
+    progress: list[str] = []
     job = LocalJob(
         project,
         "toy",
         LocalRunSettings.for_project(project),
         "job_1",
         on_log=lambda step, line: lines.append((step, line)),
+        on_progress=progress.append,
     )
     compiled = job.compile(
         lambda: compile_pipeline(project, CompileOptions(pipeline_name="toy", run_id=RUN_ID))
@@ -45,6 +47,8 @@ def test_a_local_job_compiles_while_warming_up_then_runs(toy_project: Path) -> N
         "double_node: Completed, total_node: Completed, report_node: Completed"
     )
     assert job.run_dir == project.path / ".azureml-local" / "runs" / "job_1"
+    assert "Job job_1: 0/3 steps completed, running: double_node" in progress
+    assert progress[-1] == "Job job_1: 3/3 steps completed"
     assert (job.run_dir / "report_node" / "user_logs" / "std_log.txt").is_file()
     report = toy_project / "data" / "report.json" / RUN_ID / "report.json"
     assert json.loads(report.read_text()) == {"total": 12, "count": 3, "label": "toy"}
@@ -76,3 +80,19 @@ def test_a_failed_step_gives_a_failed_outcome_naming_it(toy_project: Path) -> No
     outcome = job.run(compiled)
     assert not outcome.succeeded and outcome.status == "Failed"
     assert "step 'failing_node' failed" in outcome.failure_message()
+
+
+def test_step_log_lines_keep_their_level() -> None:
+    import logging
+
+    from airflow_kedro_azureml.local.job import StepLogLevels
+
+    levels = StepLogLevels()
+    kedro = "2026-12-01 12:53:10,866 - kedro.runner - {} - message"
+    assert levels.level_of("a", kedro.format("INFO")) == logging.INFO
+    assert levels.level_of("a", kedro.format("WARNING")) == logging.WARNING
+    assert levels.level_of("a", kedro.format("ERROR")) == logging.ERROR
+    # a traceback after an error record is part of it; other steps keep their own level
+    assert levels.level_of("a", "Traceback (most recent call last):") == logging.ERROR
+    assert levels.level_of("b", "plain print output") == logging.INFO
+    assert levels.level_of("b", "/x.py:3: UserWarning: careful") == logging.WARNING

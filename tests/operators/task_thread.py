@@ -55,17 +55,22 @@ class DagRunStub:
     run_after: Any = None
 
 
+def operator_for(project: Path, pipeline: str, **kwargs: Any) -> KedroAzureMLPipelineOperator:
+    """The operator of task ``run`` in DAG ``in_process``, for ``pipeline`` of ``project``."""
+    from airflow.sdk import DAG
+
+    start = pendulum.datetime(2026, 1, 1, tz="UTC")
+    with DAG("in_process", schedule=None, start_date=start):
+        return KedroAzureMLPipelineOperator(
+            task_id="run", project_path=str(project), pipeline=pipeline, **kwargs
+        )
+
+
 class TaskThread:
     """The operator for ``pipeline`` of ``project``, its execute() running in a thread."""
 
-    def __init__(self, project: Path, pipeline: str) -> None:
-        from airflow.sdk import DAG
-
-        start = pendulum.datetime(2026, 1, 1, tz="UTC")
-        with DAG("in_process", schedule=None, start_date=start):
-            self.operator = KedroAzureMLPipelineOperator(
-                task_id="run", project_path=str(project), pipeline=pipeline, poll_interval=0.2
-            )
+    def __init__(self, project: Path, pipeline: str, **kwargs: Any) -> None:
+        self.operator = operator_for(project, pipeline, poll_interval=0.2, **kwargs)
         self.ti = TaskInstanceStub()
         self._raised: list[BaseException] = []
         self._thread = threading.Thread(target=self._execute, daemon=True)

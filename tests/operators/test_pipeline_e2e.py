@@ -86,6 +86,13 @@ def test_failing_node_fails_the_task_naming_step_and_node(
     assert "step 'failing_node' failed" in output
     assert "Node 'failing_node' failed" in output
     assert "boom: the toy node failed on purpose" in output
+    # progress in the same words as on Azure ML, and the node's error logged as an error
+    assert "steps completed, failed: failing_node" in output
+    assert any(
+        "error" in line.lower().split("[failing_node]")[0]
+        for line in output.splitlines()
+        if "[failing_node]" in line and "Node 'failing_node' failed" in line
+    )
 
 
 @pytest.mark.e2e
@@ -103,3 +110,6 @@ def test_bad_input_fails_before_anything_runs(
     assert "pipeline 'nope' is not registered" in output
     assert "AirflowFailException" in output
     assert not (project / ".azureml-local").exists()
+    # the extra link of a task that never had a job adds no error of its own
+    assert "XCom not found" not in output
+    assert "Failed to push an xcom for task operator extra link" not in output

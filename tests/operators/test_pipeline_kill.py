@@ -65,6 +65,31 @@ def test_a_paused_job_ends_the_wait_and_is_left_as_it_is(
     assert not azureml_emulator.requests(method="POST", path_regex=r"/cancel")
 
 
+@pytest.mark.e2e
+@pytest.mark.timeout(300)
+def test_a_kill_while_the_job_put_awaits_its_answer_cancels_the_job(
+    azureml_emulator, make_project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_emulator(azureml_emulator, monkeypatch)
+    # The job PUT waits 4 s before it takes effect: the kill lands while it is on its way.
+    slow_put = azureml_emulator.inject_fault(
+        kind="slow", method="PUT", path_regex=r"/jobs/[^/]+$", delay=4
+    )
+    task = TaskThread(make_project(catalog=AZURE_CATALOG), "sleepy")
+    deadline = time.monotonic() + 120
+    while slow_put.fired == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert slow_put.fired == 1
+    job_name = task.ti.xcoms["azureml_job_name"]
+    assert azureml_emulator.job_status(job_name) is None  # not created yet
+
+    task.operator.on_kill()
+
+    assert azureml_emulator.wait_for_job(job_name, timeout=60) == "Canceled"
+    task.result(timeout=120)
+    assert azureml_emulator.jobs() == [job_name]
+
+
 def test_on_kill_before_submission_does_nothing(tmp_path: Path) -> None:
     operator = KedroAzureMLPipelineOperator(task_id="t", project_path=str(tmp_path))
     operator.on_kill()

@@ -1,0 +1,168 @@
+"""AzureMLJobSensor: wait for an Azure ML job to end, in poke, reschedule or deferrable mode.
+
+Works on a job the operator submitted (template the name from its XCom) or on
+any job named by hand::
+
+    AzureMLJobSensor(
+        task_id="wait_for_training",
+        job_name="{{ ti.xcom_pull(task_ids='train', key='azureml_job_name') }}",
+        mode="reschedule",
+    )
+
+``Completed`` succeeds. ``Failed``, ``Canceled`` and ``NotResponding`` fail the
+task naming the failed steps and their errors; ``Paused`` fails it too, saying
+the job waits for someone to resume it (the job is left as it is). The sensor
+only watches: its timeout or a kill never cancels the job.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_kedro_azureml import DEFAULT_CONNECTION_ID
+from airflow_kedro_azureml.errors import KedroAzureMLError, TransientAzureMLError
+from airflow_kedro_azureml.hooks.azureml import AzureMLJobFailedException
+from airflow_kedro_azureml.links import AzureMLJobLink
+from airflow_kedro_azureml.settings import checked_poll_interval, default_deferrable
+from airflow_kedro_azureml.statuses import JobState, failure_message
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_kedro_azureml.hooks.azureml import AzureMLHook
+
+
+class AzureMLJobSensor(BaseSensorOperator):
+    """Succeed when Azure ML job ``job_name`` completes; fail when it fails or is canceled.
+
+    :param job_name: the job to watch (templated).
+    :param azureml_conn_id: an ``azure_ml`` connection.
+    :param subscription_id, resource_group, workspace_name: the workspace, where the
+        connection leaves it unset (templated).
+    :param deferrable: wait in the triggerer (``AzureMLJobTrigger``); defaults to
+        Airflow's ``[operators] default_deferrable``.
+    :param poke_interval: seconds between looks (Airflow's sensor argument); defaults to
+        the Airflow setting ``[kedro_azureml] poll_interval``.
+    """
+
+    template_fields: Sequence[str] = (
+        "job_name",
+        "subscription_id",
+        "resource_group",
+        "workspace_name",
+    )
+    operator_extra_links = (AzureMLJobLink(),)
+    ui_color = "#ffe680"
+
+    def __init__(
+        self,
+        *,
+        job_name: str,
+        azureml_conn_id: str = DEFAULT_CONNECTION_ID,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        workspace_name: str | None = None,
+        deferrable: bool | None = None,
+        poke_interval: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            poke_interval=checked_poll_interval(poke_interval, "poke_interval"), **kwargs
+        )
+        self.job_name = job_name
+        self.azureml_conn_id = azureml_conn_id
+        self.subscription_id = subscription_id
+        self.resource_group = resource_group
+        self.workspace_name = workspace_name
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.studio_url: str | None = None
+
+    def execute(self, context: Context) -> Any:
+        """Poke until done; in deferrable mode, poke once and hand the rest to the triggerer."""
+        if not self.deferrable:
+            return super().execute(context)
+        if self.poke(context):
+            return None
+        from airflow_kedro_azureml.triggers.azureml_job import AzureMLJobTrigger
+
+        self.defer(
+            trigger=AzureMLJobTrigger(
+                job_name=self.job_name,
+                azureml_conn_id=self.azureml_conn_id,
+                workspace=self._workspace_fields(),
+                poll_interval=float(self.poke_interval),
+                end_time=time.time() + float(self.timeout),
+                cancel_on_timeout=False,
+                cancel_on_kill=False,
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
+        """Resume after ``AzureMLJobTrigger``."""
+        from airflow.sdk.exceptions import AirflowSensorTimeout
+
+        status = event.get("status")
+        if status == "success":
+            self.log.info("Job %s completed", self.job_name)
+            return
+        if status == "failed":
+            raise AzureMLJobFailedException(str(event.get("message")))
+        if status == "timeout":
+            raise AirflowSensorTimeout(str(event.get("message")))
+        raise AirflowFailException(
+            f"watching Azure ML job {self.job_name} failed: {event.get('message')}"
+        )
+
+    def poke(self, context: Context) -> bool:
+        """True once the job completed; raise when it ended otherwise."""
+        hook = self._hook()
+        try:
+            state = hook.get_job_state(self.job_name)
+        except TransientAzureMLError as error:
+            self.log.warning("Could not get job %s (%s); will look again", self.job_name, error)
+            return False
+        except KedroAzureMLError as error:
+            raise AirflowFailException(str(error)) from None
+        self.studio_url = state.studio_url or self.studio_url
+        self.log.info("Job %s is %s", self.job_name, state.status)
+        if not state.is_terminal:
+            return False
+        if state.is_success:
+            return True
+        raise AzureMLJobFailedException(self._failure(hook, state))
+
+    def _failure(self, hook: AzureMLHook, state: JobState) -> str:
+        try:
+            state = hook.get_job_state(self.job_name, with_step_errors=True)
+        except KedroAzureMLError as error:
+            self.log.warning("Could not read the steps' errors of %s (%s)", self.job_name, error)
+        return failure_message(self.job_name, state.status, state.steps or ())
+
+    def _workspace_fields(self) -> dict[str, str | None] | None:
+        fields = {
+            "subscription_id": self.subscription_id,
+            "resource_group": self.resource_group,
+            "workspace_name": self.workspace_name,
+        }
+        return fields if any(fields.values()) else None
+
+    def _hook(self) -> AzureMLHook:
+        from airflow_kedro_azureml.connection import WorkspaceRef
+        from airflow_kedro_azureml.hooks.azureml import AzureMLHook
+
+        fields = self._workspace_fields()
+        try:
+            hook = AzureMLHook(
+                azureml_conn_id=self.azureml_conn_id,
+                workspace=WorkspaceRef(**fields) if fields else None,
+            )
+            hook.workspace  # noqa: B018 - a clear error now for an incomplete workspace
+        except KedroAzureMLError as error:
+            raise AirflowFailException(str(error)) from None
+        return hook

@@ -1,0 +1,110 @@
+"""AzureMLJobSensor end to end: poke, reschedule and deferrable modes, on an operator's job
+and on a job named by hand, with `airflow dags test` against the emulator."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.airflow_cli import dags_test_on_emulator
+from tests.hand_jobs import FAIL, UNTIL_RELEASED, submit_hand_job
+from tests.operators.task_thread import use_emulator
+
+SENSOR_DAG = """
+import pendulum
+from airflow.sdk import DAG
+from airflow_kedro_azureml.operators.pipeline import KedroAzureMLPipelineOperator
+from airflow_kedro_azureml.sensors.azureml_job import AzureMLJobSensor
+
+with DAG("sensors_azure", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
+    hand = AzureMLJobSensor(
+        task_id="hand", job_name="{job}", poke_interval=0.5, timeout=300,
+        mode="reschedule" if "{mode}" == "reschedule" else "poke",
+        deferrable="{mode}" == "deferrable",
+    )
+    train = KedroAzureMLPipelineOperator(
+        task_id="train", project_path="{project}", pipeline="toy", poll_interval=0.5,
+    )
+    hand >> train >> AzureMLJobSensor(
+        task_id="after_train", poke_interval=0.5,
+        job_name="{{{{ ti.xcom_pull(task_ids='train', key='azureml_job_name') }}}}",
+    )
+"""
+
+
+def run_sensors(
+    airflow_home: Path, emulator, tmp_path: Path, project: Path, job: str, mode: str = "poke"
+) -> str:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "sensors_azure.py").write_text(SENSOR_DAG.format(project=project, job=job, mode=mode))
+    return dags_test_on_emulator(airflow_home, dags, "sensors_azure", emulator)
+
+
+def release_after_looks(emulator, job: str, looks: int, release: Path) -> None:
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if len(emulator.requests(method="GET", path_regex=rf"/jobs/{job}$")) >= looks:
+            release.write_text("go")
+            return
+        time.sleep(0.1)
+
+
+# What `airflow dags test` logs when a task waits in each mode.
+WAITED = {
+    "poke": "Job hand_job is Running",  # a second poke: the first found it not done
+    "reschedule": "Rescheduling task",
+    "deferrable": "Pausing task as DEFERRED",
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("mode", ["poke", "reschedule", "deferrable"])
+@pytest.mark.azureml_emulator(computes=["cpu-cluster", "gpu-cluster"])
+def test_the_sensor_waits_for_a_running_job_in_every_mode(
+    airflow_home: Path, azureml_emulator, make_project, monkeypatch, tmp_path: Path, mode: str
+) -> None:
+    use_emulator(azureml_emulator, monkeypatch)
+    release = tmp_path / "release"
+    script = UNTIL_RELEASED.format(release=str(release))
+    job = submit_hand_job(azureml_emulator, tmp_path / "hand", "hand_job", script)
+    project = make_project(catalog={"raw": {"type": "json.JSONDataset", "filepath": "in/r.json"}})
+    # The job ends only after the sensor has looked at it three times: it must have waited.
+    releaser = threading.Thread(
+        target=release_after_looks, args=(azureml_emulator, job, 3, release), daemon=True
+    )
+    releaser.start()
+
+    output = run_sensors(airflow_home, azureml_emulator, tmp_path, project, job, mode)
+
+    assert "state=success" in output, output[-6000:]
+    assert azureml_emulator.job_status(job) == "Completed"
+    assert re.search(r"Job hand_job (is )?Running", output)  # from a poke or the trigger
+    assert WAITED[mode] in output
+    assert "Job hand_job completed" in output or "Job hand_job is Completed" in output
+    # the sensor templated from the operator's XCom watched the operator's job
+    (operator_job,) = [name for name in azureml_emulator.jobs() if name != job]
+    assert f"Job {operator_job} is Completed" in output
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
+def test_a_failed_job_fails_the_sensor_naming_the_step(
+    airflow_home: Path, azureml_emulator, make_project, monkeypatch, tmp_path: Path
+) -> None:
+    use_emulator(azureml_emulator, monkeypatch)
+    job = submit_hand_job(azureml_emulator, tmp_path / "hand", "bad_hand_job", FAIL)
+    project = make_project(catalog={"raw": {"type": "json.JSONDataset", "filepath": "in/r.json"}})
+
+    output = run_sensors(airflow_home, azureml_emulator, tmp_path, project, job)
+
+    assert "state=failed" in output, output[-6000:]
+    assert "step 'work' failed" in output
+    assert "the hand job failed on purpose" in output
+    assert azureml_emulator.job_status(job) == "Failed"
+    assert not azureml_emulator.requests(method="POST", path_regex=r"/cancel")
