@@ -6,11 +6,17 @@ so the run on 2026-11-10 trains on data up to 2026-10. Every step of the run
 shares one run id, so the model, metrics and forecast it writes carry the same
 version, traceable to this DAG run.
 
+On Azure ML the task defers while the job runs (no worker slot held for hours)
+and is retried twice: a retry re-attaches to a job that is still running, and
+submits a new job after one that failed. (On the local backend the steps run in
+the worker.) `azureml_job_watch.py` shows the sensor.
+
 Parsing this file imports neither kedro nor azure.ai.ml.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pendulum
@@ -41,4 +47,8 @@ with DAG(
         },
         azureml_conn_id="azure_ml_default",
         job_tags={"use_case": "demand_forecasting"},
+        deferrable=True,
+        timeout=timedelta(hours=6),
+        retries=2,
+        retry_delay=timedelta(minutes=5),
     )

@@ -58,12 +58,14 @@ def dags_test(
     timeout: float = 600,
     connection: dict | None = None,
     extra_env: dict[str, str] | None = None,
+    conf: dict | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``airflow dags test DAG DATE``; returns the finished process with its output."""
+    """``airflow dags test DAG DATE [--conf JSON]``; returns the finished process."""
     env = airflow_env(home, dags_folder, connection_extra, connection)
     env.update(extra_env or {})
+    options = ["--conf", json.dumps(conf)] if conf is not None else []
     return subprocess.run(
-        [AIRFLOW, "dags", "test", dag_id, logical_date],
+        [AIRFLOW, "dags", "test", dag_id, logical_date, *options],
         env=env,
         capture_output=True,
         text=True,
@@ -71,7 +73,9 @@ def dags_test(
     )
 
 
-def dags_test_on_emulator(home: Path, dags_folder: Path, dag_id: str, emulator: object) -> str:
+def dags_test_on_emulator(
+    home: Path, dags_folder: Path, dag_id: str, emulator: object, conf: dict | None = None
+) -> str:
     """``airflow dags test DAG 2026-01-01`` with ``azure_ml_default`` pointing at ``emulator``;
     returns everything the run printed."""
     from tests.operators.task_thread import CLIENT_ID, SECRET, TENANT
@@ -79,6 +83,12 @@ def dags_test_on_emulator(home: Path, dags_folder: Path, dag_id: str, emulator: 
     connection = emulator.airflow_connection(TENANT, CLIENT_ID, SECRET)  # type: ignore[attr-defined]
     connection.pop("conn_type")
     result = dags_test(
-        home, dags_folder, dag_id, "2026-01-01T00:00:00+00:00", None, connection=connection
+        home,
+        dags_folder,
+        dag_id,
+        "2026-01-01T00:00:00+00:00",
+        None,
+        connection=connection,
+        conf=conf,
     )
     return result.stdout + result.stderr

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-DAG_FILE = Path(__file__).resolve().parents[1] / "dags_examples" / "demand_forecasting_monthly.py"
+EXAMPLES = Path(__file__).resolve().parents[1] / "dags_examples"
+DAG_FILES = sorted(EXAMPLES.glob("*.py"))
 
 PROBE = """
 import json, runpy, sys
@@ -23,9 +24,10 @@ print(json.dumps(heavy))
 
 
 @pytest.mark.timeout(120)
-def test_example_dag_parses_without_heavy_imports() -> None:
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=[path.name for path in DAG_FILES])
+def test_example_dag_parses_without_heavy_imports(dag_file: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(DAG_FILE)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", PROBE, str(dag_file)], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []

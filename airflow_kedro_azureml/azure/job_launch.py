@@ -61,6 +61,11 @@ def submit_or_attach(
     log: Any = logger,
 ) -> LaunchedJob:
     """Re-attach to the task run's current job, return its completed one, or submit a new one."""
+    if not compiled.environment and not compiled.image:
+        raise ConfigError(
+            "azureml.yml sets neither 'execution.environment' (an Azure ML environment, e.g. "
+            "'my-env@latest') nor 'execution.image' (a docker image); set one"
+        )
     name = first_name
     for _ in range(MAX_JOBS_PER_TASK_RUN):
         existing = hook.find_job_state(name)
@@ -109,6 +114,14 @@ def check_computes(hook: AzureMLHook, compiled: CompiledPipeline) -> None:
         if not hook.compute_exists(target.cluster):
             steps = [step.name for step in compiled.steps if step.compute == key]
             missing.append(f"{target.cluster!r} (compute {key!r}, steps {steps})")
+    if missing and not hook.workspace_exists():
+        workspace = hook.workspace
+        raise ConfigError(
+            f"there is no workspace {workspace.workspace_name!r} in resource group "
+            f"{workspace.resource_group!r} of subscription {workspace.subscription_id!r} (or "
+            "the connection's identity may not see it): fix the connection's extras or "
+            "'workspace' in azureml.yml; nothing was submitted"
+        )
     if missing:
         raise ConfigError(
             "the workspace has no compute "

@@ -110,12 +110,23 @@ class KedroProject:
         pipelines.set_requested([name])
         try:
             pipeline = pipelines[name]
-        except KeyError:
+        except Exception as error:
+            # A registry of `kedro new` (find_pipelines(raise_errors=True)) raises an
+            # ImportError for a name it does not know; a broken pipeline module raises
+            # whatever it raises. Neither gets better on retry.
             pipelines.set_requested(None)
-            known = sorted(pipelines.keys())
-            raise PipelineSelectionError(
-                f"pipeline {name!r} is not registered in {self.package_name}.pipeline_registry; "
-                f"registered pipelines: {known}"
+            try:
+                known = sorted(pipelines.keys())
+            except Exception:
+                known = None
+            if known is not None and name not in known:
+                raise PipelineSelectionError(
+                    f"pipeline {name!r} is not registered in "
+                    f"{self.package_name}.pipeline_registry; registered pipelines: {known}"
+                ) from None
+            raise ProjectError(
+                f"cannot build pipeline {name!r} of {self.package_name}: "
+                f"{type(error).__name__}: {_with_cause(error)}"
             ) from None
         if not filters.is_empty():
             try:
@@ -236,3 +247,12 @@ def _without_credentials(config: Any) -> Any:
 def _shown(filters: PipelineFilters) -> str:
     shown = {key: value for key, value in filters.as_kwargs().items() if value}
     return str(shown) if shown else "(none)"
+
+
+def _with_cause(error: BaseException) -> str:
+    """The error's message, and its cause's when it has one (Kedro wraps import errors)."""
+    text = str(error)
+    cause = error.__cause__
+    if cause is not None:
+        text += f" ({type(cause).__name__}: {cause})"
+    return text

@@ -29,6 +29,7 @@ from airflow_kedro_azureml.connection import (
 from airflow_kedro_azureml.errors import (
     AzureMLRequestError,
     ConfigError,
+    ConnectionSettingsError,
     KedroAzureMLError,
     TransientAzureMLError,
 )
@@ -81,12 +82,26 @@ class AzureMLHook(BaseHook):
 
     @cached_property
     def _connection(self) -> Any:
-        return self.get_connection(self.azureml_conn_id)
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            return self.get_connection(self.azureml_conn_id)
+        except AirflowNotFoundException:
+            raise ConnectionSettingsError(
+                f"there is no Airflow connection {self.azureml_conn_id!r}: create one of type "
+                f"{CONNECTION_TYPE!r}, or set azureml_conn_id to an existing one"
+            ) from None
 
     @cached_property
     def settings(self) -> ConnectionSettings:
         """The parsed connection (the client secret is not part of it)."""
         connection = self._connection
+        conn_type = getattr(connection, "conn_type", None)
+        if conn_type not in (None, CONNECTION_TYPE):
+            raise ConnectionSettingsError(
+                f"connection {self.azureml_conn_id!r} is of type {conn_type!r}, not "
+                f"{CONNECTION_TYPE!r}: use an {CONNECTION_TYPE!r} connection"
+            )
         return parse_connection(self.azureml_conn_id, connection.login, connection.extra_dejson)
 
     @property
@@ -107,10 +122,10 @@ class AzureMLHook(BaseHook):
         """One ``MLClient`` for this hook's workspace (SDK telemetry off)."""
         from azure.ai.ml import MLClient
 
-        # azure-core logs every request's headers at INFO: noise in a task log.
-        logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(
-            logging.WARNING
-        )
+        # azure-core logs every request's headers at INFO, azure-identity every token
+        # it gets: noise in a task log.
+        for noisy in ("azure.core.pipeline.policies.http_logging_policy", "azure.identity"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
         workspace = self.workspace
         kwargs: dict[str, Any] = {"enable_telemetry": False, "show_progress": False}
         if self.settings.cloud:
@@ -162,6 +177,12 @@ class AzureMLHook(BaseHook):
                 return str(self.client.environments.get(name=name, label=label).id)
             if ":" in reference:
                 name, version = reference.split(":", 1)
+                if not self._exists(lambda: self.client.environments.get(name, version=version)):
+                    raise ConfigError(
+                        f"the workspace has no environment {name!r} version {version!r} "
+                        "(execution.environment in azureml.yml): register it, or name one "
+                        "that exists; nothing was submitted"
+                    )
                 return f"{self.workspace_arm_id}/environments/{name}/versions/{version}"
             return str(self.client.environments.get(name=reference, label="latest").id)
 
@@ -193,13 +214,23 @@ class AzureMLHook(BaseHook):
 
     def compute_exists(self, name: str) -> bool:
         """True when the workspace has a compute called ``name``."""
+        with translated_errors(f"look up compute {name!r}"):
+            return self._exists(lambda: self.client.compute.get(name))
+
+    def workspace_exists(self) -> bool:
+        """True when this hook's workspace exists (and the credential may see it)."""
+        name = self.workspace.workspace_name
+        with translated_errors(f"look up workspace {name!r}"):
+            return self._exists(lambda: self.client.workspaces.get(name))
+
+    @staticmethod
+    def _exists(get: Any) -> bool:
         from azure.core.exceptions import ResourceNotFoundError
 
-        with translated_errors(f"look up compute {name!r}"):
-            try:
-                self.client.compute.get(name)
-            except ResourceNotFoundError:
-                return False
+        try:
+            get()
+        except ResourceNotFoundError:
+            return False
         return True
 
     # -- jobs ---------------------------------------------------------------------------------

@@ -341,9 +341,17 @@ class LocalPipelineRun:
         return binding
 
 
+# Airflow's connections, variables and configuration (which can hold secrets: a client
+# secret, the metadata database URL, the fernet key) never reach a step, as on Azure ML.
+WITHHELD_FROM_STEPS = ("AIRFLOW_CONN_", "AIRFLOW_VAR_", "AIRFLOW__")
+
+
 def step_process_env(python: str) -> dict[str, str]:
-    """The environment of a step process: this one's, with ``python``'s folder first on PATH."""
-    env = os.environ.copy()
+    """The environment of a step process: this one's, less Airflow's connections, variables
+    and configuration, with ``python``'s folder first on PATH."""
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(WITHHELD_FROM_STEPS)
+    }
     env["PATH"] = str(Path(python).parent) + os.pathsep + env.get("PATH", "")
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env

@@ -174,6 +174,16 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         ti.xcom_push(key=RUN_ID_XCOM_KEY, value=run_id)
         return self._run_on_azure(context, project, compiled, job_name, run_id)
 
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        """Render the templated arguments; a template that fails fails the task without retries."""
+        try:
+            super().render_template_fields(context, jinja_env)
+        except Exception as error:
+            raise AirflowFailException(
+                f"a templated argument of task {self.task_id!r} could not be rendered: "
+                f"{type(error).__name__}: {error}; fix the template in the DAG file"
+            ) from None
+
     def on_kill(self) -> None:
         """Stop the job when Airflow kills the task (nothing to do before submission)."""
         if self._local_job is not None:
@@ -268,6 +278,8 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         ti.xcom_push(key=JOB_URL_XCOM_KEY, value=self.studio_url)
         run_dir = self._local_job.run_dir
         self.log.info("Running job %s on the local backend in %s", job_name, run_dir)
+        if self.deferrable:
+            self.log.info("deferrable=True: the local backend runs the steps in this worker")
         with _bad_input_fails_fast():
             outcome = self._local_job.run(compiled)
         self.log.info("Job %s ended %s (%s)", job_name, outcome.status, outcome.summary())

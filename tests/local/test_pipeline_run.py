@@ -137,3 +137,21 @@ def test_start_twice_is_refused(tmp_path: Path) -> None:
         pipeline.start()
     assert pipeline.wait(timeout=30) == "Completed"
     assert threading.active_count() >= 1
+
+
+def test_steps_get_no_airflow_connection_variable_or_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "a-client-secret-that-must-stay-home"
+    monkeypatch.setenv("AIRFLOW_CONN_AZURE_ML_DEFAULT", f'{{"password": "{secret}"}}')
+    monkeypatch.setenv("AIRFLOW_VAR_TOKEN", secret)
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"postgresql://u:{secret}@db/x")
+    monkeypatch.setenv("KEDRO_ENV_FOR_TEST", "kept")
+    show = "import os; print(sorted(k for k in os.environ if 'AIRFLOW' in k or 'KEDRO_ENV' in k))"
+    step = LocalStep(name="show_env", command=f'{shlex.quote(sys.executable)} -c "{show}"')
+    pipeline = run([step], tmp_path)
+    assert pipeline.run() == "Completed"
+    log = pipeline.log_path("show_env").read_text()
+    assert "KEDRO_ENV_FOR_TEST" in log
+    assert "AIRFLOW_CONN" not in log and "AIRFLOW_VAR" not in log and "AIRFLOW__" not in log
+    assert secret not in log

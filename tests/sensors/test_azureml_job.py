@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.airflow_cli import dags_test_on_emulator
-from tests.hand_jobs import FAIL, UNTIL_RELEASED, submit_hand_job
+from tests.hand_jobs import FAIL, NAP, UNTIL_RELEASED, submit_hand_job
 from tests.operators.task_thread import use_emulator
 
 SENSOR_DAG = """
@@ -108,3 +108,24 @@ def test_a_failed_job_fails_the_sensor_naming_the_step(
     assert "the hand job failed on purpose" in output
     assert azureml_emulator.job_status(job) == "Failed"
     assert not azureml_emulator.requests(method="POST", path_regex=r"/cancel")
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
+def test_the_example_watch_dag_waits_for_a_job_named_in_its_conf(
+    airflow_home: Path, azureml_emulator, monkeypatch, tmp_path: Path
+) -> None:
+    import shutil
+
+    use_emulator(azureml_emulator, monkeypatch)
+    job = submit_hand_job(azureml_emulator, tmp_path / "hand", "watched_job", NAP.format(seconds=3))
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    example = Path(__file__).resolve().parents[2] / "dags_examples" / "azureml_job_watch.py"
+    shutil.copy(example, dags)
+    output = dags_test_on_emulator(
+        airflow_home, dags, "azureml_job_watch", azureml_emulator, conf={"job_name": job}
+    )
+    assert "state=success" in output, output[-6000:]
+    assert "Job watched_job" in output
+    assert azureml_emulator.job_status(job) == "Completed"
