@@ -34,6 +34,11 @@ def _common_options(function: Any) -> Any:
         click.option("-p", "--pipeline", default="__default__", show_default=True),
         click.option("-e", "--env", default=None, help="Kedro config environment"),
         click.option("--params", "params_json", default="{}", help="runtime params as JSON"),
+        click.option(
+            "--allow-unknown-params",
+            is_flag=True,
+            help="accept params that are not in the project's parameters",
+        ),
         click.option("--run-id", default=None, help="Kedro save version (default: now)"),
         click.option("--node-grouping", type=click.Choice(["none", "namespace", "memory"])),
         click.option("-n", "--nodes", "node_names", multiple=True, help=_FILTER_HELP),
@@ -95,6 +100,7 @@ def _compile(project_path: Path, options: dict[str, Any], project: Any = None) -
                 run_id=_run_id(options),
                 params=params,
                 node_grouping=options["node_grouping"],
+                allow_unknown_params=options["allow_unknown_params"],
             ),
         )
     except KedroAzureMLError as error:

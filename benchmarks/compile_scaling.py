@@ -102,7 +102,12 @@ def make_project(folder: Path) -> KedroProject:
         "benchmark azureml.yml",
     )
     return KedroProject(
-        path=folder, package_name="benchmark", env=None, config=config, catalog_config={}
+        path=folder,
+        package_name="benchmark",
+        env=None,
+        config=config,
+        catalog_config={},
+        parameters=PARAMS,
     )
 
 

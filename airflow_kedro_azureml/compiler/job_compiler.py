@@ -30,6 +30,7 @@ from airflow_kedro_azureml.compiler.bindings import (
 )
 from airflow_kedro_azureml.compiler.grouping import NodeView, group_nodes
 from airflow_kedro_azureml.compiler.kedro_project import DatasetInfo, KedroProject, PipelineFilters
+from airflow_kedro_azureml.compiler.params_check import check_params
 from airflow_kedro_azureml.compiler.spec import (
     AFTER_PORT_PREFIX,
     DONE_PORT,
@@ -65,6 +66,7 @@ class CompileOptions:
     run_id: str = "1970-01-01T00.00.00.000Z"
     params: Mapping[str, Any] | None = None
     node_grouping: str | None = None
+    allow_unknown_params: bool = False
 
 
 def compile_pipeline(project: KedroProject, options: CompileOptions) -> CompiledPipeline:
@@ -79,6 +81,8 @@ def compile_selected(
     """Compile an already selected ``pipeline`` (``options.filters`` are not applied again)."""
     validate_run_id(options.run_id)
     params_word = _params_word(options.params)
+    if not options.allow_unknown_params and project.parameters is not None:
+        check_params(options.params or {}, project.parameters, f"project {project.package_name}")
     if not pipeline.nodes:
         raise CompileError(f"pipeline {options.pipeline_name!r} has no nodes to compile")
     return _Compiler(project, options, pipeline, params_word).compile()

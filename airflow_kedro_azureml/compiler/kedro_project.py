@@ -7,7 +7,7 @@ know the pipeline's shape and, for each dataset, its type and path.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +96,9 @@ class KedroProject:
     env: str | None
     config: AzureMLConfig
     catalog_config: dict[str, Any]
+    # None when the project's parameters cannot be read without runtime params
+    # (e.g. a ``${runtime_params:...}`` with no default): then nothing is checked.
+    parameters: dict[str, Any] | None = field(default_factory=dict)
 
     @property
     def code_directory(self) -> Path:
@@ -205,19 +208,21 @@ def open_project(
     except Exception as error:
         raise ProjectError(f"cannot load the Kedro project at {str(path)!r}: {error}") from None
     config = load_config(path, env=env, runtime_params=runtime_params)
-    catalog_config = _load_catalog_config(path, env, runtime_params)
+    catalog_config = _load_conf(path, env, runtime_params, "catalog")
     return KedroProject(
         path=path,
         package_name=project_metadata.package_name,
         env=env,
         config=config,
-        catalog_config=catalog_config,
+        catalog_config={k: v for k, v in catalog_config.items() if not k.startswith("_")},
+        parameters=_parameters_or_none(path, env, runtime_params),
     )
 
 
-def _load_catalog_config(
-    path: Path, env: str | None, runtime_params: dict[str, Any] | None
+def _load_conf(
+    path: Path, env: str | None, runtime_params: dict[str, Any] | None, key: str
 ) -> dict[str, Any]:
+    """One kind of the project's configuration (``catalog``, ``parameters``), as Kedro reads it."""
     from kedro.framework.project import settings
 
     loader = settings.CONFIG_LOADER_CLASS(
@@ -227,10 +232,18 @@ def _load_catalog_config(
         **settings.CONFIG_LOADER_ARGS,
     )
     try:
-        catalog = loader["catalog"]
+        return dict(loader[key])
     except Exception as error:
-        raise ProjectError(f"cannot read the catalog of {str(path)!r}: {error}") from None
-    return {key: value for key, value in dict(catalog).items() if not key.startswith("_")}
+        raise ProjectError(f"cannot read the {key} of {str(path)!r}: {error}") from None
+
+
+def _parameters_or_none(
+    path: Path, env: str | None, runtime_params: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    try:
+        return _load_conf(path, env, runtime_params, "parameters")
+    except ProjectError:
+        return None
 
 
 def _without_credentials(config: Any) -> Any:

@@ -23,6 +23,7 @@ from typing import Any
 
 from airflow_kedro_azureml.compute import EXECUTE_MODULE
 from airflow_kedro_azureml.compute.arg_codec import decode_json, decode_value
+from airflow_kedro_azureml.compute.params_escaping import escape_interpolations
 
 logger = logging.getLogger(EXECUTE_MODULE)
 DONE_FILE = "done"
@@ -67,7 +68,7 @@ def run_step(arguments: argparse.Namespace) -> dict[str, Any]:
     session = KedroSession.create(
         project_path=project_path,
         env=arguments.env,
-        runtime_params=arguments.params or None,
+        runtime_params=escape_interpolations(arguments.params) or None,
         save_on_close=False,
     )
     _use_run_id_as_save_version(session, arguments.run_id)

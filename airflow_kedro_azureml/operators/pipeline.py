@@ -55,8 +55,10 @@ class KedroAzureMLPipelineOperator(BaseOperator):
     :param pipeline: registered Kedro pipeline name.
     :param env: Kedro config environment (e.g. ``base``, ``prod``); Kedro's default if unset.
     :param kedro_params: runtime params for Kedro, like ``kedro run --params``; templated,
-        must be JSON-serialisable. (Named so because ``params`` is Airflow's own
-        task-params argument of every operator.)
+        must be JSON-serialisable, and every key must be a parameter of the project
+        (a typo is an error naming the nearest key) unless ``allow_unknown_params``.
+        Values reach the node exactly as given (no OmegaConf interpolation). (Named so
+        because ``params`` is Airflow's own task-params argument of every operator.)
     :param azureml_conn_id: an ``azure_ml`` connection; its ``backend`` extra chooses
         Azure ML or the local backend.
     :param node_names, node_tags, from_nodes, to_nodes, from_inputs, to_outputs,
@@ -121,6 +123,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         poll_interval: float | None = None,
         deferrable: bool | None = None,
         timeout: timedelta | float | None = None,
+        allow_unknown_params: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -145,6 +148,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         self.poll_interval = checked_poll_interval(poll_interval)
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.timeout = checked_timeout(timeout)
+        self.allow_unknown_params = allow_unknown_params
         self._local_job: LocalJob | None = None
         self._end_time: float | None = None
         self._job_name: str | None = None
@@ -175,14 +179,36 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         return self._run_on_azure(context, project, compiled, job_name, run_id)
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
-        """Render the templated arguments; a template that fails fails the task without retries."""
+        """Render the templated arguments; a template that fails fails the task without retries.
+
+        In ``kedro_params`` only strings that hold a template (``{{``, ``{%``, ``{#``)
+        are rendered: Jinja would turn CRLF into LF and drop a trailing newline of
+        every other value, which must reach the node as it was written.
+        """
+        params = self.kedro_params
         try:
             super().render_template_fields(context, jinja_env)
+            env = jinja_env or self.get_template_env()
+            self.kedro_params = self._render_templates_only(params, context, env)
         except Exception as error:
             raise AirflowFailException(
                 f"a templated argument of task {self.task_id!r} could not be rendered: "
                 f"{type(error).__name__}: {error}; fix the template in the DAG file"
             ) from None
+
+    def _render_templates_only(self, value: Any, context: Context, jinja_env: Any) -> Any:
+        if isinstance(value, str):
+            if any(marker in value for marker in ("{{", "{%", "{#")):
+                return self.render_template(value, context, jinja_env)
+            return value
+        if isinstance(value, dict):
+            return {
+                key: self._render_templates_only(item, context, jinja_env)
+                for key, item in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return type(value)(self._render_templates_only(i, context, jinja_env) for i in value)
+        return value
 
     def on_kill(self) -> None:
         """Stop the job when Airflow kills the task (nothing to do before submission)."""
@@ -231,6 +257,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
                 run_id=run_id,
                 params=self.kedro_params,
                 node_grouping=self.node_grouping,
+                allow_unknown_params=self.allow_unknown_params,
             ),
         )
         self.log.info(

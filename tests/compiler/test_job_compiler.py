@@ -184,3 +184,23 @@ def test_memory_grouping_joins_nodes_on_one_compute(toy_project: Path) -> None:
 def test_run_id_must_sort_by_time(toy_project: Path) -> None:
     with pytest.raises(ValueError, match="Kedro save version"):
         _compile(toy_project, pipeline_name="toy", run_id="manual__2026")
+
+
+def test_unknown_params_are_an_error_naming_the_nearest_key(toy_project: Path) -> None:
+    with pytest.raises(ParamsError, match=r"'factr' \(did you mean 'factor'\?\)"):
+        _compile(toy_project, pipeline_name="toy", params={"factr": 3})
+    compiled = _compile(
+        toy_project, pipeline_name="toy", params={"factr": 3}, allow_unknown_params=True
+    )
+    assert compiled.steps
+
+
+def test_nested_unknown_params_are_named_by_their_dotted_key() -> None:
+    from airflow_kedro_azureml.compiler.params_check import unknown_params
+
+    known = {"training": {"window_end": "2025-12", "window_months": 24}, "seed": 1}
+    assert unknown_params({"training": {"window_end": "2026-10"}, "seed": 2}, known) == []
+    assert unknown_params({"training": {"windw_end": "x"}}, known) == [
+        "'training.windw_end' (did you mean 'training.window_end'?)"
+    ]
+    assert unknown_params({"other": 1}, known) == ["'other'"]
