@@ -12,6 +12,7 @@ browser login.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -127,7 +128,11 @@ class AzureMLHook(BaseHook):
         for noisy in ("azure.core.pipeline.policies.http_logging_policy", "azure.identity"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         workspace = self.workspace
-        kwargs: dict[str, Any] = {"enable_telemetry": False, "show_progress": False}
+        # With show_progress off, the SDK's code upload never collects a failed file
+        # upload and waits forever for it; on, it raises the upload's error at once.
+        # Its progress bars (tqdm) stay out of the task log.
+        os.environ.setdefault("TQDM_DISABLE", "1")
+        kwargs: dict[str, Any] = {"enable_telemetry": False, "show_progress": True}
         if self.settings.cloud:
             kwargs["cloud"] = self.settings.cloud
         return MLClient(
@@ -208,8 +213,15 @@ class AzureMLHook(BaseHook):
 
         Returns the ARM id of the uploaded code, for the next components to reuse.
         """
-        with translated_errors(f"register component {component.name}:{component.version}"):
-            registered = self.client.components.create_or_update(component)
+        try:
+            with translated_errors(f"register component {component.name}:{component.version}"):
+                registered = self.client.components.create_or_update(component)
+        except AzureMLRequestError as error:
+            if error.status_code != 409:
+                raise
+            # A blob of the code upload already exists: an earlier attempt's answer was
+            # lost. The next attempt finds the unconfirmed upload and writes over it.
+            raise TransientAzureMLError(str(error), status_code=409, answer_lost=True) from error
         return getattr(registered, "code", None)
 
     def compute_exists(self, name: str) -> bool:

@@ -46,6 +46,12 @@ def classify(error: BaseException, action: str) -> KedroAzureMLError | None:
             return TransientAzureMLError(text, status_code=code, answer_lost=code >= 500)
         return AzureMLRequestError(text, status_code=code)
     if isinstance(error, MlException):
+        # The SDK wraps some network errors (e.g. of the code upload) in its own.
+        cause = error.__cause__ or error.__context__
+        if cause is not None and cause is not error:
+            inner = classify(cause, action)
+            if isinstance(inner, TransientAzureMLError):
+                return TransientAzureMLError(text, inner.status_code, inner.answer_lost)
         return AzureMLRequestError(text)
     return None
 
