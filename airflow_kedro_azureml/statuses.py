@@ -73,11 +73,13 @@ def is_success(status: str | None) -> bool:
 
 @dataclass(frozen=True)
 class StepState:
-    """One step job as seen from its parent: name, status, and error if it has one."""
+    """One step job as seen from its parent: name, status, its error and log tail, its page."""
 
     name: str
     status: str
     error: str | None = None
+    log_tail: str | None = None
+    studio_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,13 @@ class JobState:
         steps = None
         if self.steps is not None:
             steps = [
-                {"name": step.name, "status": step.status, "error": step.error}
+                {
+                    "name": step.name,
+                    "status": step.status,
+                    "error": step.error,
+                    "log_tail": step.log_tail,
+                    "studio_url": step.studio_url,
+                }
                 for step in self.steps
             ]
         return {
@@ -128,7 +136,16 @@ class JobState:
             studio_url=str(data.get("studio_url") or ""),
             steps=None
             if steps is None
-            else tuple(StepState(s["name"], s["status"], s.get("error")) for s in steps),
+            else tuple(
+                StepState(
+                    s["name"],
+                    s["status"],
+                    s.get("error"),
+                    s.get("log_tail"),
+                    s.get("studio_url") or "",
+                )
+                for s in steps
+            ),
         )
 
 
@@ -163,7 +180,14 @@ def failure_message(job_name: str, status: str | None, steps: Iterable[StepState
     failed = [step for step in steps if step.status == FAILED]
     if not failed:
         return f"Azure ML job {job_name} ended {status}"
-    details = "; ".join(
-        f"step {step.name!r} failed" + (f": {step.error}" if step.error else "") for step in failed
-    )
-    return f"Azure ML job {job_name} ended {status}: {details}"
+    return f"Azure ML job {job_name} ended {status}: " + "; ".join(map(_step_failure, failed))
+
+
+def _step_failure(step: StepState) -> str:
+    text = f"step {step.name!r} failed" + (f": {step.error}" if step.error else "")
+    if step.studio_url:
+        text += f"\n  step in the studio: {step.studio_url}"
+    if step.log_tail:
+        indented = "\n".join(f"    {line}" for line in step.log_tail.splitlines())
+        text += f"\n  last lines of its log:\n{indented}"
+    return text

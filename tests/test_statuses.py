@@ -47,7 +47,10 @@ def test_job_state_travels_as_json_and_back() -> None:
         name="job_1",
         status="Failed",
         studio_url="https://ml.azure.com/runs/job_1",
-        steps=(StepState("a", "Completed"), StepState("b", "Failed", "ValueError: bad")),
+        steps=(
+            StepState("a", "Completed"),
+            StepState("b", "Failed", "ValueError: bad", "the log's end", "https://studio/b"),
+        ),
     )
     assert statuses.JobState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
     unknown_steps = statuses.JobState("job_2", "Running")
@@ -71,4 +74,21 @@ def test_progress_line_shows_canceled_steps_apart_from_failed_ones() -> None:
     ]
     assert progress_line(steps, 4) == (
         "1/4 steps completed, failed: train, canceled: evaluate, report"
+    )
+
+
+def test_failure_message_shows_the_step_page_and_log_tail() -> None:
+    step = StepState(
+        "train",
+        "Failed",
+        "UserError: boom",
+        "line 1\nTraceback\nValueError: boom",
+        "https://ml.azure.com/runs/train_1",
+    )
+    message = failure_message("job_1", "Failed", [step])
+    assert message == (
+        "Azure ML job job_1 ended Failed: step 'train' failed: UserError: boom\n"
+        "  step in the studio: https://ml.azure.com/runs/train_1\n"
+        "  last lines of its log:\n"
+        "    line 1\n    Traceback\n    ValueError: boom"
     )

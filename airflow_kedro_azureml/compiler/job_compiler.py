@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from kedro.pipeline import Pipeline
 
 COMPUTE_TAG_PREFIX = "compute."
+MAX_PARAMS_BYTES = 100_000
 _MAX_NAME = 100
 _RESERVED_PORTS = {STEP_RUN_ID_PORT, STEP_PARAMS_PORT, DONE_PORT}
 
@@ -90,12 +91,19 @@ def compile_selected(
 
 def _params_word(params: Mapping[str, Any] | None) -> str:
     try:
-        return encode_json(dict(params or {}))
+        word = encode_json(dict(params or {}))
     except (TypeError, ValueError) as error:
         raise ParamsError(
             f"params must be JSON-serialisable (strings, numbers, booleans, null, lists and "
             f"mappings with string keys): {error}; convert dates and other objects to strings"
         ) from None
+    if len(word) > MAX_PARAMS_BYTES:
+        raise ParamsError(
+            f"params take {len(word)} bytes as a command-line word; at most "
+            f"{MAX_PARAMS_BYTES} bytes travel on a step's command line (Linux allows 128 KiB "
+            "per argument): pass large data as a dataset, or its path as a param"
+        )
+    return word
 
 
 class _Compiler:

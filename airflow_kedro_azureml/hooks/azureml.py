@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 # Seconds a cancel keeps trying; within the triggerer's 30 s budget for a kill.
 CANCEL_PATIENCE = 25.0
+STEP_LOG_FILE = "user_logs/std_log.txt"
+LOG_TAIL_LINES = 20
 
 
 class AzureMLJobFailedException(AirflowException):
@@ -355,28 +357,47 @@ class AzureMLHook(BaseHook):
                 or getattr(child, "name", "?")
             )
             status = statuses.normalize(child.status) or ""
-            error = None
+            error = tail = None
             if with_errors and status == statuses.FAILED:
-                error = self._step_error(str(child.name))
-            states.append(StepState(str(step_name), status, error))
+                error, tail = self._step_failure(str(child.name))
+            studio_url = str(getattr(child, "studio_url", None) or "")
+            states.append(StepState(str(step_name), status, error, tail, studio_url))
         return tuple(states)
 
-    def _step_error(self, name: str) -> str | None:
-        """The error message of step job ``name`` from its run details, if it has one.
+    def _step_failure(self, name: str) -> tuple[str | None, str | None]:
+        """The error message and the end of the log of step job ``name``, where known.
 
-        The SDK's job objects do not carry a step's error; its run details do, and
-        only the SDK's private run-history client reads them. None when that fails,
-        rather than hide the step's failure behind a lookup error.
+        The SDK's job objects do not carry a step's error or log; its run details do
+        (the log as a link to the file), and only the SDK's private run-history
+        client reads them. None for what cannot be read, rather than hide the step's
+        failure behind a lookup error.
         """
         try:
             details = self.client.jobs._runs_operations.get_run_details(name)
         except Exception as error:
-            self.log.debug("No run details for %s: %s", name, error)
-            return None
+            self.log.debug("No run details for %s: %s", name, type(error).__name__)
+            return None, None
         error_response = getattr(details, "error", None)
         inner = getattr(error_response, "error", None)
         message = getattr(inner, "message", None)
-        return str(message) if message else None
+        return (str(message) if message else None), self._log_tail(details)
+
+    def _log_tail(self, details: Any) -> str | None:
+        """The last lines of a step's own log (``user_logs/std_log.txt``), if it has one."""
+        log_files = getattr(details, "log_files", None) or {}
+        url = log_files.get(STEP_LOG_FILE)
+        if not url:
+            return None
+        import requests
+
+        try:
+            response = requests.get(url, timeout=30)
+            response.raise_for_status()
+        except Exception as error:  # the link carries a SAS token: never log it
+            self.log.debug("Could not read the log of a step: %s", type(error).__name__)
+            return None
+        lines = response.text.splitlines()[-LOG_TAIL_LINES:]
+        return "\n".join(lines) or None
 
     # -- schedules ----------------------------------------------------------------------------
 

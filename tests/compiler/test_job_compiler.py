@@ -204,3 +204,8 @@ def test_nested_unknown_params_are_named_by_their_dotted_key() -> None:
         "'training.windw_end' (did you mean 'training.window_end'?)"
     ]
     assert unknown_params({"other": 1}, known) == ["'other'"]
+
+
+def test_params_too_large_for_a_command_line_fail_at_compile(toy_project: Path) -> None:
+    with pytest.raises(ParamsError, match=r"at most 100000 bytes travel on a step's command"):
+        _compile(toy_project, pipeline_name="toy", params={"label": "x" * 200_000})

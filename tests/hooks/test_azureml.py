@@ -175,6 +175,9 @@ def test_job_state_names_steps_status_and_studio_url(azureml_emulator, tmp_path)
     assert by_name["ok"].status == "Completed" and by_name["ok"].error is None
     assert by_name["broken"].status == "Failed"
     assert "the step failed on purpose" in (by_name["broken"].error or "")
+    # the end of the step's own log, and its page in the studio
+    assert "the step failed on purpose" in (by_name["broken"].log_tail or "")
+    assert by_name["broken"].studio_url.startswith(azureml_emulator.url)
     assert hook.find_job_state("state_job") == JobState(
         "state_job", "Failed", state.studio_url, None
     )

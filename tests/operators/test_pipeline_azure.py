@@ -146,6 +146,10 @@ def test_failing_node_fails_the_task_with_the_step_and_error(
     )
     assert "state=failed" in output, output[-5000:]
     assert "step 'failing_node' failed" in output
+    # the task's error shows the step's page and the end of its log, with the node's error
+    assert "step in the studio: https://127.0.0.1" in output
+    assert "last lines of its log:" in output
+    assert "boom: the toy node failed on purpose" in output.split("last lines of its log:")[1]
     assert len(azureml_emulator.requests(method="PUT", path_regex=JOB_PUT)) == 1
 
 
