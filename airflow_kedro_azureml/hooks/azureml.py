@@ -346,7 +346,9 @@ class AzureMLHook(BaseHook):
 
     def _step_states(self, name: str, with_errors: bool) -> tuple[StepState, ...]:
         with translated_errors(f"list the steps of job {name}"):
-            children = list(self.client.jobs.list(parent_job_name=name))
+            # Private SDK call: jobs.list(parent_job_name=...) first GETs the parent job,
+            # which the caller has just done; this is the listing alone (one request).
+            children = list(self.client.jobs._runs_operations.get_run_children(name))
         states = []
         for child in children:
             properties = getattr(child, "properties", None) or {}

@@ -237,3 +237,24 @@ def test_sdk_validation_is_final_and_other_errors_are_left_alone() -> None:
     refused = ValidationException(message="no compute", no_personal_data_message="no compute")
     assert isinstance(classify(refused, "submit job j"), AzureMLRequestError)
     assert classify(ValueError("a bug"), "submit job j") is None
+
+
+@pytest.mark.timeout(120)
+def test_a_look_at_a_running_job_costs_two_requests(azureml_emulator, tmp_path) -> None:
+    import time
+
+    from tests.hand_jobs import NAP, submit_hand_job
+
+    hook = azureml_emulator.hook()
+    submit_hand_job(azureml_emulator, tmp_path / "code", "watched", NAP.format(seconds=30))
+    deadline = time.monotonic() + 60
+    while azureml_emulator.job_status("watched") != "Running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    hook.get_job_state("watched")
+    azureml_emulator.reset_requests()
+
+    states = [hook.get_job_state("watched") for _ in range(5)]
+
+    assert all(state.status == "Running" and state.steps for state in states)
+    assert len(azureml_emulator.requests()) == 10  # the job, and its steps
+    hook.cancel_job("watched")
