@@ -8,6 +8,7 @@ says, in the one status vocabulary, how the run ended and why.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from airflow_kedro_azureml.compiler.spec import CompiledPipeline
 
 logger = logging.getLogger(__name__)
+JOB_STATE_FILE = "job.json"
 LogLine = Callable[[str, str], None]
 _LEVEL_IN_LINE = re.compile(r" - (DEBUG|INFO|WARNING|ERROR|CRITICAL) - ")
 _LEVELS = {
@@ -117,6 +119,14 @@ class LocalRunOutcome:
         return self.failure or f"job {self.job_name} ended {self.status}"
 
 
+def read_local_job_state(runs_dir: Path, job_name: str) -> statuses.JobState | None:
+    """The state a local run of job ``job_name`` left in ``runs_dir``; None before it starts."""
+    path = runs_dir / job_name / JOB_STATE_FILE
+    if not path.is_file():
+        return None
+    return statuses.JobState.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
 def start_fork_server(code_dir: Path, pipeline: str) -> ForkServerClient:
     """Start the warm process steps fork from; it writes no file."""
     return ForkServerClient(sys.executable, code_dir, step_process_env(sys.executable), pipeline)
@@ -193,6 +203,7 @@ class LocalJob:
             step_statuses[step] = status
             steps = [statuses.StepState(name, word) for name, word in step_statuses.items()]
             self._on_progress(f"Job {self.job_name}: {statuses.progress_line(steps, total)}")
+            self._record(statuses.RUNNING, step_statuses)
 
         self._run = pipeline_run_for(
             compiled,
@@ -202,13 +213,24 @@ class LocalJob:
             on_status=on_status,
             fork_server=self._server or self._settings.fork_server,
         )
+        self._record(statuses.RUNNING, step_statuses)
         status = self._run.run()
+        self._record(status, step_statuses)
         return LocalRunOutcome(
             job_name=self.job_name,
             status=status,
             step_statuses=dict(self._run.step_statuses),
             failure=self._run.failure_message(),
         )
+
+    def _record(self, status: str, step_statuses: dict[str, str]) -> None:
+        """Keep the run's state in ``job.json`` of its folder, for a sensor to read."""
+        steps = tuple(statuses.StepState(name, word) for name, word in step_statuses.items())
+        state = statuses.JobState(self.job_name, status, self.run_dir.as_uri(), steps)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        partial = self.run_dir / f"{JOB_STATE_FILE}.partial"
+        partial.write_text(json.dumps(state.to_dict()), encoding="utf-8")
+        partial.replace(self.run_dir / JOB_STATE_FILE)
 
     def cancel(self) -> None:
         """Stop the running steps (or the warming fork server); the run ends ``Canceled``."""

@@ -48,6 +48,10 @@ class AzureMLJobSensor(BaseSensorOperator):
         Airflow's ``[operators] default_deferrable``.
     :param poke_interval: seconds between looks (Airflow's sensor argument); defaults to
         the Airflow setting ``[kedro_azureml] poll_interval``.
+    :param local_runs_dir: with a connection that selects the local backend, the folder of
+        local runs (absolute; default: the connection's ``local_runs_dir`` extra). The
+        sensor then reads the state a local run keeps in ``<folder>/<job>/job.json``,
+        waiting in the worker whatever ``deferrable`` says.
     """
 
     template_fields: Sequence[str] = (
@@ -55,6 +59,7 @@ class AzureMLJobSensor(BaseSensorOperator):
         "subscription_id",
         "resource_group",
         "workspace_name",
+        "local_runs_dir",
     )
     operator_extra_links = (AzureMLJobLink(),)
     ui_color = "#ffe680"
@@ -69,6 +74,7 @@ class AzureMLJobSensor(BaseSensorOperator):
         workspace_name: str | None = None,
         deferrable: bool | None = None,
         poke_interval: float | None = None,
+        local_runs_dir: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -80,11 +86,12 @@ class AzureMLJobSensor(BaseSensorOperator):
         self.resource_group = resource_group
         self.workspace_name = workspace_name
         self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.local_runs_dir = local_runs_dir
         self.studio_url: str | None = None
 
     def execute(self, context: Context) -> Any:
         """Poke until done; in deferrable mode, poke once and hand the rest to the triggerer."""
-        if not self.deferrable:
+        if not self.deferrable or self._hook().settings.is_local:
             return super().execute(context)
         if self.poke(context):
             return None
@@ -122,6 +129,8 @@ class AzureMLJobSensor(BaseSensorOperator):
     def poke(self, context: Context) -> bool:
         """True once the job completed; raise when it ended otherwise."""
         hook = self._hook()
+        if hook.settings.is_local:
+            return self._poke_local(hook)
         try:
             state = hook.get_job_state(self.job_name)
         except TransientAzureMLError as error:
@@ -136,6 +145,33 @@ class AzureMLJobSensor(BaseSensorOperator):
         if state.is_success:
             return True
         raise AzureMLJobFailedException(self._failure(hook, state))
+
+    def _poke_local(self, hook: AzureMLHook) -> bool:
+        """The local backend's job: read the state its run keeps in its folder."""
+        from pathlib import Path
+
+        from airflow_kedro_azureml.local.job import read_local_job_state
+
+        folder = self.local_runs_dir or hook.settings.local_runs_dir
+        if not folder or not Path(folder).is_absolute():
+            raise AirflowFailException(
+                f"on the local backend the sensor needs the folder of local runs, as an "
+                f"absolute path (got {folder!r}): set local_runs_dir on the sensor, or the "
+                f"extra 'local_runs_dir' of connection {self.azureml_conn_id!r}"
+            )
+        state = read_local_job_state(Path(folder), self.job_name)
+        if state is None:
+            self.log.info("Local job %s has not started in %s", self.job_name, folder)
+            return False
+        self.studio_url = state.studio_url or self.studio_url
+        self.log.info("Job %s is %s", self.job_name, state.status)
+        if not state.is_terminal:
+            return False
+        if state.is_success:
+            return True
+        raise AzureMLJobFailedException(
+            failure_message(self.job_name, state.status, state.steps or ())
+        )
 
     def _failure(self, hook: AzureMLHook, state: JobState) -> str:
         try:
@@ -162,7 +198,8 @@ class AzureMLJobSensor(BaseSensorOperator):
                 azureml_conn_id=self.azureml_conn_id,
                 workspace=WorkspaceRef(**fields) if fields else None,
             )
-            hook.workspace  # noqa: B018 - a clear error now for an incomplete workspace
+            if not hook.settings.is_local:
+                hook.workspace  # noqa: B018 - a clear error now for an incomplete workspace
         except KedroAzureMLError as error:
             raise AirflowFailException(str(error)) from None
         return hook

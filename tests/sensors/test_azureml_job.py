@@ -3,6 +3,7 @@ and on a job named by hand, with `airflow dags test` against the emulator."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -129,3 +130,63 @@ def test_the_example_watch_dag_waits_for_a_job_named_in_its_conf(
     assert "state=success" in output, output[-6000:]
     assert "Job watched_job" in output
     assert azureml_emulator.job_status(job) == "Completed"
+
+
+LOCAL_SENSOR_DAG = """
+import pendulum
+from airflow.sdk import DAG
+from airflow_kedro_azureml.operators.pipeline import KedroAzureMLPipelineOperator
+from airflow_kedro_azureml.sensors.azureml_job import AzureMLJobSensor
+
+with DAG("local_sensor", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
+    KedroAzureMLPipelineOperator(
+        task_id="train", project_path={project!r}, pipeline="toy", deferrable=True,
+    ) >> AzureMLJobSensor(
+        task_id="watch", poke_interval=0.5, deferrable=True,
+        job_name="{{{{ ti.xcom_pull(task_ids='train', key='azureml_job_name') }}}}",
+    )
+"""
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(600)
+def test_on_the_local_backend_the_sensor_reads_the_local_run(
+    airflow_home: Path, make_project, tmp_path: Path
+) -> None:
+    from tests.airflow_cli import dags_test
+
+    project = make_project()
+    runs = tmp_path / "runs"
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "local_sensor.py").write_text(LOCAL_SENSOR_DAG.format(project=str(project)))
+    result = dags_test(
+        airflow_home,
+        dags,
+        "local_sensor",
+        "2026-01-01T00:00:00+00:00",
+        {"backend": "local", "local_runs_dir": str(runs)},
+    )
+    output = result.stdout + result.stderr
+    assert "state=success" in output, output[-5000:]
+    (run_dir,) = runs.iterdir()
+    assert json.loads((run_dir / "job.json").read_text())["status"] == "Completed"
+    assert f"Job {run_dir.name} is Completed" in output  # the sensor's look
+
+
+def test_on_the_local_backend_a_failed_run_fails_the_sensor(tmp_path: Path, monkeypatch) -> None:
+    from airflow_kedro_azureml.hooks.azureml import AzureMLJobFailedException
+    from airflow_kedro_azureml.sensors.azureml_job import AzureMLJobSensor
+    from airflow_kedro_azureml.statuses import JobState, StepState
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AZURE_ML_DEFAULT",
+        json.dumps({"conn_type": "azure_ml", "extra": {"backend": "local"}}),
+    )
+    sensor = AzureMLJobSensor(task_id="watch", job_name="job_1", local_runs_dir=str(tmp_path))
+    assert sensor.poke({}) is False  # no run yet
+    (tmp_path / "job_1").mkdir()
+    state = JobState("job_1", "Failed", "", (StepState("train", "Failed"),))
+    (tmp_path / "job_1" / "job.json").write_text(json.dumps(state.to_dict()))
+    with pytest.raises(AzureMLJobFailedException, match="step 'train' failed"):
+        sensor.poke({})
