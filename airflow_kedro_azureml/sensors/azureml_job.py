@@ -18,7 +18,7 @@ only watches: its timeout or a kill never cancels the job.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
@@ -138,13 +138,7 @@ class AzureMLJobSensor(BaseSensorOperator):
             return False
         except KedroAzureMLError as error:
             raise AirflowFailException(str(error)) from None
-        self.studio_url = state.studio_url or self.studio_url
-        self.log.info("Job %s is %s", self.job_name, state.status)
-        if not state.is_terminal:
-            return False
-        if state.is_success:
-            return True
-        raise AzureMLJobFailedException(self._failure(hook, state))
+        return self._judge(state, lambda: self._failure(hook, state))
 
     def _poke_local(self, hook: AzureMLHook) -> bool:
         """The local backend's job: read the state its run keeps in its folder."""
@@ -163,15 +157,18 @@ class AzureMLJobSensor(BaseSensorOperator):
         if state is None:
             self.log.info("Local job %s has not started in %s", self.job_name, folder)
             return False
+        message = failure_message(self.job_name, state.status, state.steps or ())
+        return self._judge(state, lambda: message)
+
+    def _judge(self, state: JobState, failure: Callable[[], str]) -> bool:
+        """False while ``state`` is not final, True when completed; raise ``failure()``."""
         self.studio_url = state.studio_url or self.studio_url
         self.log.info("Job %s is %s", self.job_name, state.status)
         if not state.is_terminal:
             return False
         if state.is_success:
             return True
-        raise AzureMLJobFailedException(
-            failure_message(self.job_name, state.status, state.steps or ())
-        )
+        raise AzureMLJobFailedException(failure())
 
     def _failure(self, hook: AzureMLHook, state: JobState) -> str:
         try:
