@@ -10,6 +10,9 @@ from datetime import timedelta
 
 from airflow_kedro_azureml import CONFIG_SECTION, DEFAULT_POLL_INTERVAL
 
+# The longest pause between two looks at a job while Azure ML answers with transient errors.
+MAX_POLL_BACKOFF = 300.0
+
 
 def default_deferrable() -> bool:
     """Airflow's ``[operators] default_deferrable``."""

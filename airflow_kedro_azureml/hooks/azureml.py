@@ -298,6 +298,17 @@ class AzureMLHook(BaseHook):
             return state
         return JobState(state.name, state.status, state.studio_url, steps)
 
+    def ended_job_state(self, state: JobState) -> JobState:
+        """``state`` of a job that ended, read again with each failed step's error and log.
+
+        ``state`` itself when that read fails: the job's end is known either way.
+        """
+        try:
+            return self.get_job_state(state.name, with_step_errors=True)
+        except KedroAzureMLError as error:
+            self.log.warning("Could not read the steps' errors of %s (%s)", state.name, error)
+            return state
+
     def find_job_state(self, name: str) -> JobState | None:
         """Like ``get_job_state`` without the steps, or None when there is no such job."""
         try:

@@ -30,6 +30,7 @@ from airflow_kedro_azureml.errors import KedroAzureMLError, TransientAzureMLErro
 from airflow_kedro_azureml.hooks.azureml import AzureMLJobFailedException
 from airflow_kedro_azureml.links import JOB_URL_XCOM_KEY, AzureMLJobLink
 from airflow_kedro_azureml.settings import (
+    MAX_POLL_BACKOFF,
     checked_poll_interval,
     checked_timeout,
     default_deferrable,
@@ -466,7 +467,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
                 state = self._poll(hook, job_name)
                 if state is None:
                     time.sleep(delay)
-                    delay = min(delay * 2, MAX_BACKOFF)
+                    delay = min(delay * 2, MAX_POLL_BACKOFF)
                     continue
                 delay = self.poll_interval
                 if state.steps is not None:
@@ -486,15 +487,13 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         if state.is_success:
             self.log.info("Job %s completed", job_name)
             return job_name
-        final = self._poll(hook, job_name, with_step_errors=True) or state
+        final = hook.ended_job_state(state)
         raise AzureMLJobFailedException(failure_message(job_name, final.status, final.steps or ()))
 
-    def _poll(
-        self, hook: AzureMLHook, job_name: str, with_step_errors: bool = False
-    ) -> JobState | None:
+    def _poll(self, hook: AzureMLHook, job_name: str) -> JobState | None:
         """One look at the job and its steps; None when Azure ML could not answer this time."""
         try:
-            return hook.get_job_state(job_name, with_step_errors=with_step_errors)
+            return hook.get_job_state(job_name)
         except TransientAzureMLError as error:
             self.log.warning("Could not get job %s (%s); will try again", job_name, error)
             return None
@@ -554,6 +553,3 @@ def _bad_input_fails_fast(value_errors: bool = True) -> Iterator[None]:
         raise
     except final as error:
         raise AirflowFailException(str(error)) from None
-
-
-MAX_BACKOFF = 300.0

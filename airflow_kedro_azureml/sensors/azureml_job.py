@@ -138,7 +138,7 @@ class AzureMLJobSensor(BaseSensorOperator):
             return False
         except KedroAzureMLError as error:
             raise AirflowFailException(str(error)) from None
-        return self._judge(state, lambda: self._failure(hook, state))
+        return self._judge(state, lambda: self._failure(hook.ended_job_state(state)))
 
     def _poke_local(self, hook: AzureMLHook) -> bool:
         """The local backend's job: read the state its run keeps in its folder."""
@@ -157,8 +157,7 @@ class AzureMLJobSensor(BaseSensorOperator):
         if state is None:
             self.log.info("Local job %s has not started in %s", self.job_name, folder)
             return False
-        message = failure_message(self.job_name, state.status, state.steps or ())
-        return self._judge(state, lambda: message)
+        return self._judge(state, lambda: self._failure(state))
 
     def _judge(self, state: JobState, failure: Callable[[], str]) -> bool:
         """False while ``state`` is not final, True when completed; raise ``failure()``."""
@@ -170,11 +169,7 @@ class AzureMLJobSensor(BaseSensorOperator):
             return True
         raise AzureMLJobFailedException(failure())
 
-    def _failure(self, hook: AzureMLHook, state: JobState) -> str:
-        try:
-            state = hook.get_job_state(self.job_name, with_step_errors=True)
-        except KedroAzureMLError as error:
-            self.log.warning("Could not read the steps' errors of %s (%s)", self.job_name, error)
+    def _failure(self, state: JobState) -> str:
         return failure_message(self.job_name, state.status, state.steps or ())
 
     def _workspace_fields(self) -> dict[str, str | None] | None:

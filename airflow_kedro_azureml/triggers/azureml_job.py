@@ -30,9 +30,8 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_kedro_azureml import DEFAULT_CONNECTION_ID, DEFAULT_POLL_INTERVAL
 from airflow_kedro_azureml.errors import KedroAzureMLError, TransientAzureMLError
+from airflow_kedro_azureml.settings import MAX_POLL_BACKOFF
 from airflow_kedro_azureml.statuses import JobState, failure_message, progress_line
-
-MAX_BACKOFF = 300.0
 
 
 class AzureMLJobTrigger(BaseTrigger):
@@ -108,7 +107,7 @@ class AzureMLJobTrigger(BaseTrigger):
             except TransientAzureMLError as error:
                 self.log.warning("Could not get job %s (%s); will try again", self.job_name, error)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, MAX_BACKOFF)
+                delay = min(delay * 2, MAX_POLL_BACKOFF)
                 continue
             except KedroAzureMLError as error:
                 yield TriggerEvent(
@@ -152,10 +151,7 @@ class AzureMLJobTrigger(BaseTrigger):
     async def _outcome(self, hook: Any, state: JobState) -> TriggerEvent:
         if state.is_success:
             return TriggerEvent({"status": "success", "job": state.to_dict()})
-        try:
-            state = await asyncio.to_thread(hook.get_job_state, self.job_name, True)
-        except KedroAzureMLError as error:
-            self.log.warning("Could not read the steps' errors of %s (%s)", self.job_name, error)
+        state = await asyncio.to_thread(hook.ended_job_state, state)
         return TriggerEvent(
             {
                 "status": "failed",
