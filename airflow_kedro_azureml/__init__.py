@@ -15,6 +15,7 @@ CONNECTION_TYPE = "azure_ml"
 DEFAULT_CONNECTION_ID = "azure_ml_default"
 CONFIG_SECTION = "kedro_azureml"
 DEFAULT_POLL_INTERVAL = 30.0
+DEFAULT_REQUEST_TIMEOUT = 120.0
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -78,6 +79,16 @@ def get_provider_info() -> dict[str, Any]:
                         "type": "float",
                         "example": "60",
                         "default": str(DEFAULT_POLL_INTERVAL),
+                    },
+                    "request_timeout": {
+                        "description": "Seconds to wait for Azure ML to answer one request "
+                        "before sending it again (reads are retried 3 times) or failing it "
+                        "as transient, so no call waits forever. Uploads to storage use the "
+                        "storage SDK's own 60 seconds.",
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "60",
+                        "default": str(DEFAULT_REQUEST_TIMEOUT),
                     },
                 },
             }

@@ -115,10 +115,17 @@ def _compile(project_path: Path, options: dict[str, Any], project: Any = None) -
 def compile_command(metadata: Any, output: Path | None, **options: Any) -> None:
     """Write the pipeline job as YAML that azure.ai.ml.load_job reads (stdout if no -o)."""
     from airflow_kedro_azureml.azure.job_yaml import to_yaml
+    from airflow_kedro_azureml.azure.pipeline_job import write_params_file
 
     _, compiled = _compile(Path(metadata.project_path), options)
     target_dir = (output.parent if output else Path.cwd()).resolve()
-    text = to_yaml(compiled, target_dir)
+    params_file = None
+    if compiled.params_file_text is not None:
+        # Too long for a command line: the job reads them from a file next to the YAML
+        # (or, on stdout, from a temporary file named by their hash).
+        folder = target_dir if output is not None else None
+        params_file = write_params_file(compiled.params_file_text, folder)
+    text = to_yaml(compiled, target_dir, params_file=params_file)
     if output is None:
         click.echo(text, nl=False)
         return
@@ -126,6 +133,7 @@ def compile_command(metadata: Any, output: Path | None, **options: Any) -> None:
     output.write_text(text, encoding="utf-8")
     click.echo(
         f"Wrote {len(compiled.steps)} step(s) of pipeline {options['pipeline']!r} to {output}"
+        + (f" and its params to {params_file}" if params_file else "")
     )
 
 

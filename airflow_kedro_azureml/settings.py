@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow_kedro_azureml import CONFIG_SECTION, DEFAULT_POLL_INTERVAL
+from airflow_kedro_azureml import CONFIG_SECTION, DEFAULT_POLL_INTERVAL, DEFAULT_REQUEST_TIMEOUT
+from airflow_kedro_azureml.errors import ConfigError
 
 # The longest pause between two looks at a job while Azure ML answers with transient errors.
 MAX_POLL_BACKOFF = 300.0
+# The longest wait for a connection to Azure ML to open (the request timeout, if shorter).
+CONNECT_TIMEOUT = 20.0
 
 
 def default_deferrable() -> bool:
@@ -43,3 +46,26 @@ def checked_poll_interval(value: float | None, argument: str = "poll_interval") 
     if not value > 0:
         raise ValueError(f"{where} must be a number of seconds above 0, got {value!r}")
     return float(value)
+
+
+def request_timeout() -> float:
+    """The ``[kedro_azureml] request_timeout`` setting: seconds to wait for one answer.
+
+    A request that gets no answer in that time is sent again (the SDK retries reads
+    three times) or fails as transient, so no call to Azure ML waits forever.
+    """
+    from airflow.configuration import conf
+
+    value = conf.getfloat(CONFIG_SECTION, "request_timeout", fallback=DEFAULT_REQUEST_TIMEOUT)
+    if not value > 0:
+        raise ConfigError(
+            f"the Airflow setting [{CONFIG_SECTION}] request_timeout must be a number of "
+            f"seconds above 0, got {value!r}"
+        )
+    return value
+
+
+def request_timeouts() -> dict[str, float]:
+    """azure-core's ``connection_timeout`` and ``read_timeout`` for every Azure client."""
+    read = request_timeout()
+    return {"connection_timeout": min(CONNECT_TIMEOUT, read), "read_timeout": read}

@@ -15,18 +15,29 @@ from typing import Any
 import yaml
 
 from airflow_kedro_azureml.azure.pipeline_job import JobIdentity, asset_path, compute_name
-from airflow_kedro_azureml.compiler.spec import PARAMS_INPUT, RUN_ID_INPUT, CompiledPipeline
+from airflow_kedro_azureml.compiler.spec import (
+    PARAMS_FILE_INPUT,
+    PARAMS_FILE_NAME,
+    PARAMS_INPUT,
+    RUN_ID_INPUT,
+    CompiledPipeline,
+)
 
 SCHEMA = "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json"
 
 
 def to_yaml(
-    compiled: CompiledPipeline, output_dir: Path, identity: JobIdentity | None = None
+    compiled: CompiledPipeline,
+    output_dir: Path,
+    identity: JobIdentity | None = None,
+    params_file: Path | None = None,
 ) -> str:
     """The pipeline job as Azure ML pipeline YAML that ``azure.ai.ml.load_job`` reads back.
 
     Rendered straight from ``compiled`` (no SDK import, deterministic); the code
     folder is written relative to ``output_dir``, where the YAML file will live.
+    Params too long for a command line are read from ``params_file`` (the caller
+    writes ``compiled.params_file_text`` there; default ``output_dir/params.json``).
     """
     identity = identity or JobIdentity()
     code = os.path.relpath(compiled.code_directory, output_dir.resolve())
@@ -71,10 +82,20 @@ def to_yaml(
         if compiled.environment_variables:
             job["environment_variables"] = dict(compiled.environment_variables)
         jobs[step.name] = job
+    pipeline_inputs: dict[str, Any] = {
+        RUN_ID_INPUT: compiled.run_id,
+        PARAMS_INPUT: compiled.params_word,
+    }
+    if compiled.params_file_text is not None:
+        path = params_file or output_dir / PARAMS_FILE_NAME
+        pipeline_inputs[PARAMS_FILE_INPUT] = {
+            "type": "uri_file",
+            "path": os.path.relpath(path, output_dir.resolve()),
+        }
     document: dict[str, Any] = {
         "$schema": SCHEMA,
         "type": "pipeline",
-        "inputs": {RUN_ID_INPUT: compiled.run_id, PARAMS_INPUT: compiled.params_word},
+        "inputs": pipeline_inputs,
         "jobs": jobs,
     }
     default_target = compiled.computes.get("__default__")

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_kedro_azureml.compiler.bindings import read_parent_output
 from airflow_kedro_azureml.compiler.spec import (
+    PARAMS_FILE_INPUT,
+    PARAMS_FILE_NAME,
     PARAMS_INPUT,
     RUN_ID_INPUT,
+    STEP_PARAMS_FILE_PORT,
     STEP_PARAMS_PORT,
     STEP_RUN_ID_PORT,
     CompiledPipeline,
@@ -153,6 +158,8 @@ def _step_io(
         STEP_RUN_ID_PORT: Input(type="string"),
         STEP_PARAMS_PORT: Input(type="string"),
     }
+    if compiled.params_file_text is not None:
+        inputs[STEP_PARAMS_FILE_PORT] = Input(type="uri_file")
     for port in step.data_inputs:
         inputs[port] = Input(type="uri_folder")
     for binding in step.asset_inputs:
@@ -183,9 +190,13 @@ def _pipeline_job(
     from azure.ai.ml import Input
     from azure.ai.ml.entities import PipelineJob
 
+    inputs: dict[str, Any] = {RUN_ID_INPUT: compiled.run_id, PARAMS_INPUT: compiled.params_word}
+    if compiled.params_file_text is not None:
+        params_file = str(write_params_file(compiled.params_file_text))
+        inputs[PARAMS_FILE_INPUT] = Input(type="uri_file", path=params_file)
     pipeline = PipelineJob(
         jobs=jobs,
-        inputs={RUN_ID_INPUT: compiled.run_id, PARAMS_INPUT: compiled.params_word},
+        inputs=inputs,
         compute=compute,
         name=identity.name,
         experiment_name=identity.experiment_name or compiled.experiment_name,
@@ -197,6 +208,8 @@ def _pipeline_job(
         node = jobs[step.name]
         setattr(node.inputs, STEP_RUN_ID_PORT, pipeline.inputs[RUN_ID_INPUT])
         setattr(node.inputs, STEP_PARAMS_PORT, pipeline.inputs[PARAMS_INPUT])
+        if compiled.params_file_text is not None:
+            setattr(node.inputs, STEP_PARAMS_FILE_PORT, pipeline.inputs[PARAMS_FILE_INPUT])
         for port, binding in step.inputs:
             source = read_parent_output(binding)
             if source is not None:
@@ -206,6 +219,24 @@ def _pipeline_job(
             path = asset_path(asset.asset_name, asset.asset_version)
             setattr(node.inputs, asset.port, Input(type=asset.asset_type, path=path))
     return pipeline
+
+
+def write_params_file(text: str, folder: Path | None = None) -> Path:
+    """Write params JSON as ``params.json`` for the SDK to upload with the job; return its path.
+
+    Without ``folder``, in a temporary folder named by the content's hash, so the same
+    params are the same file (and the same upload) on every submission.
+    """
+    if folder is None:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        folder = Path(tempfile.gettempdir()) / "airflow-kedro-azureml-params" / digest
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / PARAMS_FILE_NAME
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        scratch = path.with_name(f".{PARAMS_FILE_NAME}.{os.getpid()}")
+        scratch.write_text(text, encoding="utf-8")
+        scratch.replace(path)
+    return path
 
 
 def compute_name(target: ComputeTarget | None) -> str | None:

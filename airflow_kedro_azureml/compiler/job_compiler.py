@@ -34,8 +34,10 @@ from airflow_kedro_azureml.compiler.params_check import check_params
 from airflow_kedro_azureml.compiler.spec import (
     AFTER_PORT_PREFIX,
     DONE_PORT,
+    PARAMS_FILE_INPUT,
     PARAMS_INPUT,
     RUN_ID_INPUT,
+    STEP_PARAMS_FILE_PORT,
     STEP_PARAMS_PORT,
     STEP_RUN_ID_PORT,
     AssetBinding,
@@ -44,7 +46,7 @@ from airflow_kedro_azureml.compiler.spec import (
     StepSpec,
 )
 from airflow_kedro_azureml.compute import EXECUTE_MODULE
-from airflow_kedro_azureml.compute.arg_codec import encode_json, encode_value
+from airflow_kedro_azureml.compute.arg_codec import encode_json, encode_value, json_text
 from airflow_kedro_azureml.config import DEFAULT
 from airflow_kedro_azureml.errors import CompileError, ParamsError
 from airflow_kedro_azureml.identity import validate_run_id
@@ -53,9 +55,11 @@ if TYPE_CHECKING:
     from kedro.pipeline import Pipeline
 
 COMPUTE_TAG_PREFIX = "compute."
-MAX_PARAMS_BYTES = 100_000
+# Params longer than this (as a command-line word) travel as a file input instead: a step's
+# whole command is one argument of ``bash -c``, and Linux allows 128 KiB per argument.
+MAX_INLINE_PARAMS_BYTES = 32_000
 _MAX_NAME = 100
-_RESERVED_PORTS = {STEP_RUN_ID_PORT, STEP_PARAMS_PORT, DONE_PORT}
+_RESERVED_PORTS = {STEP_RUN_ID_PORT, STEP_PARAMS_PORT, STEP_PARAMS_FILE_PORT, DONE_PORT}
 
 
 @dataclass(frozen=True)
@@ -81,29 +85,27 @@ def compile_selected(
 ) -> CompiledPipeline:
     """Compile an already selected ``pipeline`` (``options.filters`` are not applied again)."""
     validate_run_id(options.run_id)
-    params_word = _params_word(options.params)
+    params_word, params_file_text = _params_words(options.params)
     if not options.allow_unknown_params and project.parameters is not None:
         check_params(options.params or {}, project.parameters, f"project {project.package_name}")
     if not pipeline.nodes:
         raise CompileError(f"pipeline {options.pipeline_name!r} has no nodes to compile")
-    return _Compiler(project, options, pipeline, params_word).compile()
+    return _Compiler(project, options, pipeline, params_word, params_file_text).compile()
 
 
-def _params_word(params: Mapping[str, Any] | None) -> str:
+def _params_words(params: Mapping[str, Any] | None) -> tuple[str, str | None]:
+    """The params as a command-line word, or as ``{}`` plus JSON text for a file input."""
     try:
-        word = encode_json(dict(params or {}))
+        text = json_text(dict(params or {}))
     except (TypeError, ValueError) as error:
         raise ParamsError(
             f"params must be JSON-serialisable (strings, numbers, booleans, null, lists and "
             f"mappings with string keys): {error}; convert dates and other objects to strings"
         ) from None
-    if len(word) > MAX_PARAMS_BYTES:
-        raise ParamsError(
-            f"params take {len(word)} bytes as a command-line word; at most "
-            f"{MAX_PARAMS_BYTES} bytes travel on a step's command line (Linux allows 128 KiB "
-            "per argument): pass large data as a dataset, or its path as a param"
-        )
-    return word
+    word = encode_value(text)
+    if len(word) <= MAX_INLINE_PARAMS_BYTES:
+        return word, None
+    return encode_json({}), text
 
 
 class _Compiler:
@@ -115,11 +117,13 @@ class _Compiler:
         options: CompileOptions,
         pipeline: Pipeline,
         params_word: str,
+        params_file_text: str | None,
     ) -> None:
         self.project = project
         self.options = options
         self.pipeline = pipeline
         self.params_word = params_word
+        self.params_file_text = params_file_text
         self.config = project.config
         self.nodes = list(pipeline.nodes)
         self._info: dict[str, DatasetInfo] = {}
@@ -161,6 +165,7 @@ class _Compiler:
             environment_variables=dict(sorted(execution.environment_variables.items())),
             experiment_name=execution.experiment_name,
             package_name=self.project.package_name,
+            params_file_text=self.params_file_text,
         )
 
     # -- nodes ------------------------------------------------------------------------------
@@ -347,6 +352,9 @@ class _Compiler:
             "--params",
             input_reference(STEP_PARAMS_PORT),
         ]
+        if self.params_file_text is not None:
+            inputs[STEP_PARAMS_FILE_PORT] = parent_input(PARAMS_FILE_INPUT)
+            words += ["--params-file", input_reference(STEP_PARAMS_FILE_PORT)]
         data_inputs: list[str] = []
         for dataset, (source, port) in sorted(wiring.data_inputs[index].items()):
             inputs[port] = parent_output(names[source], port)

@@ -13,8 +13,11 @@ from pathlib import Path
 
 RUN_ID_INPUT = "run_id"
 PARAMS_INPUT = "params"
+PARAMS_FILE_INPUT = "params_file"
+PARAMS_FILE_NAME = "params.json"
 STEP_RUN_ID_PORT = "kedro_run_id"
 STEP_PARAMS_PORT = "kedro_params"
+STEP_PARAMS_FILE_PORT = "kedro_params_file"
 DONE_PORT = "kedro_done"
 AFTER_PORT_PREFIX = "kedro_after_"
 
@@ -84,6 +87,9 @@ class CompiledPipeline:
     environment_variables: dict[str, str] = field(default_factory=dict)
     experiment_name: str | None = None
     package_name: str = ""
+    params_file_text: str | None = None
+    """Params too long for a command line: their JSON text, which travels as the
+    ``uri_file`` pipeline input ``params_file`` (``params_word`` is then ``{}``)."""
 
     @property
     def pipeline_inputs(self) -> dict[str, str]:

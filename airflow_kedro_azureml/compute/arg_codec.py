@@ -34,10 +34,14 @@ def decode_value(word: str) -> str:
     return base64.urlsafe_b64decode(payload.encode("ascii")).decode("utf-8")
 
 
+def json_text(value: Any) -> str:
+    """``value`` as canonical JSON text (sorted keys, no spaces, UTF-8 kept as it is)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def encode_json(value: Any) -> str:
     """Serialise ``value`` as canonical JSON, then encode it as one shell-safe word."""
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return encode_value(text)
+    return encode_value(json_text(value))
 
 
 def decode_json(word: str) -> Any:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import logging
 import os
 import sys
@@ -40,6 +41,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--nodes", required=True, type=decode_value, help="comma-separated")
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--params", default="{}", type=decode_json)
+    parser.add_argument(
+        "--params-file", default=None, type=Path, help="JSON file of params too long for --params"
+    )
     parser.add_argument("--project-path", default=".", type=Path)
     parser.add_argument(
         "--input", nargs=2, action="append", default=[], metavar=("DATASET", "FOLDER")
@@ -49,9 +53,24 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--done", default=None, help="folder to mark when the step succeeded")
     arguments = parser.parse_args(argv)
+    if arguments.params_file is not None:
+        arguments.params = _read_params_file(parser, arguments.params_file)
     if not isinstance(arguments.params, dict):
         parser.error("--params must be a JSON object")
     return arguments
+
+
+def _read_params_file(parser: argparse.ArgumentParser, path: Path) -> Any:
+    """The params a ``--params-file`` holds (a file, or a folder holding one file)."""
+    if path.is_dir():
+        files = [child for child in path.iterdir() if child.is_file()]
+        if len(files) != 1:
+            parser.error(f"--params-file folder {path} must hold exactly one file")
+        path = files[0]
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        parser.error(f"--params-file {path}: {error}")
 
 
 def run_step(arguments: argparse.Namespace) -> dict[str, Any]:

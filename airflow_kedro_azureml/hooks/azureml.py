@@ -36,6 +36,7 @@ from airflow_kedro_azureml.errors import (
 )
 from airflow_kedro_azureml.hooks.credentials import credential_for
 from airflow_kedro_azureml.hooks.request_errors import translated_errors
+from airflow_kedro_azureml.settings import request_timeouts
 from airflow_kedro_azureml.statuses import JobState, StepState
 
 if TYPE_CHECKING:
@@ -134,7 +135,11 @@ class AzureMLHook(BaseHook):
         # upload and waits forever for it; on, it raises the upload's error at once.
         # Its progress bars (tqdm) stay out of the task log.
         os.environ.setdefault("TQDM_DISABLE", "1")
-        kwargs: dict[str, Any] = {"enable_telemetry": False, "show_progress": True}
+        kwargs: dict[str, Any] = {
+            "enable_telemetry": False,
+            "show_progress": True,
+            **request_timeouts(),
+        }
         if self.settings.cloud:
             kwargs["cloud"] = self.settings.cloud
         return MLClient(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from airflow_kedro_azureml.settings import request_timeouts
+
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
@@ -20,7 +22,8 @@ if TYPE_CHECKING:
 def credential_for(settings: ConnectionSettings, secret: str | None) -> TokenCredential:
     """The credential for ``settings``; ``secret`` is the connection's password (client secret)."""
     authority = settings.authority_host_url()
-    common: dict[str, Any] = {}
+    # A token request that gets no answer fails (and is retried) instead of waiting forever.
+    common: dict[str, Any] = request_timeouts()
     if authority:
         common["authority"] = authority
     if settings.disable_instance_discovery:
@@ -60,7 +63,8 @@ def credential_for(settings: ConnectionSettings, secret: str | None) -> TokenCre
     if settings.managed_identity:
         from azure.identity import ManagedIdentityCredential
 
-        return ManagedIdentityCredential(client_id=settings.managed_identity_client_id)
+        timeouts: dict[str, Any] = request_timeouts()
+        return ManagedIdentityCredential(client_id=settings.managed_identity_client_id, **timeouts)
     from airflow.providers.microsoft.azure.utils import get_sync_default_azure_credential
 
     return get_sync_default_azure_credential(

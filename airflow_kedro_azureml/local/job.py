@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from airflow_kedro_azureml import statuses
+from airflow_kedro_azureml.compiler.spec import PARAMS_FILE_INPUT, PARAMS_FILE_NAME
 from airflow_kedro_azureml.local.forkserver_client import ForkServerClient
 from airflow_kedro_azureml.local.pipeline_run import LocalPipelineRun, step_process_env
 from airflow_kedro_azureml.local.steps import steps_from_spec
@@ -140,10 +141,20 @@ def pipeline_run_for(
     fork_server: bool | ForkServerClient = False,
     on_status: Callable[[str, str], None] | None = None,
 ) -> LocalPipelineRun:
-    """A not-yet-started local run of ``compiled`` in ``run_dir``."""
+    """A not-yet-started local run of ``compiled`` in ``run_dir``.
+
+    Params too long for a command line are written to ``run_dir/params.json``, the
+    file the steps' ``params_file`` input names (as the SDK uploads it on Azure ML).
+    """
+    pipeline_inputs = dict(compiled.pipeline_inputs)
+    if compiled.params_file_text is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        params_file = run_dir / PARAMS_FILE_NAME
+        params_file.write_text(compiled.params_file_text, encoding="utf-8")
+        pipeline_inputs[PARAMS_FILE_INPUT] = str(params_file)
     return LocalPipelineRun(
         steps_from_spec(compiled),
-        pipeline_inputs=compiled.pipeline_inputs,
+        pipeline_inputs=pipeline_inputs,
         code_dir=compiled.code_directory,
         run_dir=run_dir,
         max_parallel=max_parallel,

@@ -27,6 +27,8 @@ class EmulatorContext:
     default_container: str = DEFAULT_CONTAINER
     executor: JobExecutor | None = None
     lro_mode: str = "sync"
+    token_lifetime: int = 3600
+    """Seconds the tenant's access tokens live (``expires_in``, and the ``exp`` the APIs check)."""
 
     def blob_url(self, container: str, blob_path: str = "") -> str:
         """The HTTPS URL of a blob (or folder) in the emulator's storage account."""

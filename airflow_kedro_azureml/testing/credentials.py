@@ -28,6 +28,19 @@ def make_unsigned_jwt(claims: dict[str, Any]) -> str:
     return ".".join(parts)
 
 
+def read_unsigned_jwt(token: str) -> dict[str, Any] | None:
+    """The claims of a JWT (its signature is not checked), or None if it is not one."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (ValueError, UnicodeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
 class EmulatorCredential:
     """Credential for the emulator: ``get_token`` gives an unsigned JWT whose ``aud`` is the scope.
 

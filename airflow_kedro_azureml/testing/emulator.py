@@ -96,6 +96,7 @@ class AzureMLEmulator:
         lro_mode: str = "sync",
         python_executable: str | None = None,
         storage_account: str = DEFAULT_STORAGE_ACCOUNT,
+        token_lifetime: int = 3600,
     ) -> None:
         if lro_mode not in ("sync", "async"):
             raise ValueError(f"lro_mode must be 'sync' or 'async', got {lro_mode!r}")
@@ -110,6 +111,9 @@ class AzureMLEmulator:
         self._lro_mode = lro_mode
         self._python_executable = python_executable
         self._storage_account = storage_account
+        if token_lifetime < 1:
+            raise ValueError(f"token_lifetime must be at least 1 second, got {token_lifetime}")
+        self._token_lifetime = token_lifetime
         self._log = RequestLog()
         self._faults = FaultInjector()
         self._server: EmulatorHttpServer | None = None
@@ -150,6 +154,7 @@ class AzureMLEmulator:
             storage_account=self._storage_account,
             default_container=DEFAULT_CONTAINER,
             lro_mode=self._lro_mode,
+            token_lifetime=self._token_lifetime,
         )
         self._context = context
         if self._execute_jobs:

@@ -8,6 +8,7 @@ import time
 import traceback
 from typing import Any
 
+from airflow_kedro_azureml.testing.credentials import read_unsigned_jwt
 from airflow_kedro_azureml.testing.faults import Fault, FaultInjector
 from airflow_kedro_azureml.testing.http_messages import ApiRequest, ApiResponse
 from airflow_kedro_azureml.testing.recording import (
@@ -34,6 +35,43 @@ _FAULT_ERRORS = {
     "500": ("InternalServerError", "Internal server error (fault injected by the emulator)."),
     "503": ("ServiceUnavailable", "Service unavailable (fault injected by the emulator)."),
 }
+
+
+def _refused_token(authorization: str) -> ApiResponse | None:
+    """The 401 Azure Resource Manager gives a missing, malformed or expired token; else None.
+
+    Tokens are JWTs whose signature is not checked; ``exp`` is, with no clock skew allowed.
+    """
+    challenge = {"WWW-Authenticate": 'Bearer authorization_uri="https://login.invalid"'}
+    if not authorization.startswith("Bearer "):
+        return ApiResponse.error(
+            401, "AuthenticationFailed", "The request has no bearer token.", challenge
+        )
+    claims = read_unsigned_jwt(authorization.removeprefix("Bearer ").strip())
+    if claims is None:
+        return ApiResponse.error(
+            401, "InvalidAuthenticationToken", "The access token is invalid.", challenge
+        )
+    expires = claims.get("exp")
+    now = time.time()
+    if isinstance(expires, int | float) and expires < now:
+        code, _ = _FAULT_ERRORS["401"]
+        stamp = "%Y-%m-%dT%H:%M:%S.0000000Z"
+        message = (
+            f"The access token expiry UTC time '{time.strftime(stamp, time.gmtime(expires))}' "
+            f"is earlier than current UTC time '{time.strftime(stamp, time.gmtime(now))}'."
+        )
+        return ApiResponse.error(401, code, message, _expired_challenge())
+    return None
+
+
+def _expired_challenge() -> dict[str, str]:
+    return {
+        "WWW-Authenticate": (
+            'Bearer authorization_uri="https://login.microsoftonline.com/common", '
+            'error="invalid_token", error_description="The access token has expired."'
+        )
+    }
 
 
 class RequestProcessor:
@@ -110,10 +148,7 @@ class RequestProcessor:
         code, message = _FAULT_ERRORS[fault.kind]
         headers = {}
         if fault.kind == "401":
-            headers["WWW-Authenticate"] = (
-                'Bearer authorization_uri="https://login.microsoftonline.com/common", '
-                'error="invalid_token", error_description="The access token has expired."'
-            )
+            headers.update(_expired_challenge())
         if fault.retry_after is not None:
             retry_after = float(fault.retry_after)
             headers["Retry-After"] = (
@@ -149,14 +184,10 @@ class RequestProcessor:
                 f"Workspace '{params['workspace']}' in resource group "
                 f"'{params['resource_group']}' was not found.",
             )
-        authorization = request.header("Authorization") or ""
-        if not self._is_anonymous_path(request.path) and not authorization.startswith("Bearer "):
-            return ApiResponse.error(
-                401,
-                "AuthenticationFailed",
-                "The request has no bearer token.",
-                {"WWW-Authenticate": 'Bearer authorization_uri="https://login.invalid"'},
-            )
+        if not self._is_anonymous_path(request.path):
+            refused = _refused_token(request.header("Authorization") or "")
+            if refused is not None:
+                return refused
         request.params = params
         try:
             return handler(request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -206,6 +207,33 @@ def test_nested_unknown_params_are_named_by_their_dotted_key() -> None:
     assert unknown_params({"other": 1}, known) == ["'other'"]
 
 
-def test_params_too_large_for_a_command_line_fail_at_compile(toy_project: Path) -> None:
-    with pytest.raises(ParamsError, match=r"at most 100000 bytes travel on a step's command"):
-        _compile(toy_project, pipeline_name="toy", params={"label": "x" * 200_000})
+def test_params_too_long_for_a_command_line_travel_as_a_file_input(
+    toy_project: Path, tmp_path: Path
+) -> None:
+    from azure.ai.ml import load_job
+
+    from airflow_kedro_azureml.compute.arg_codec import decode_json
+
+    params = {"label": "x\r\n" * 400_000}
+    compiled = _compile(toy_project, pipeline_name="toy", params=params)
+    assert compiled.params_file_text is not None
+    assert json.loads(compiled.params_file_text) == params
+    assert decode_json(compiled.params_word) == {}
+    for step in compiled.steps:
+        assert "--params-file ${{inputs.kedro_params_file}}" in step.command
+        assert step.input_bindings["kedro_params_file"] == "${{parent.inputs.params_file}}"
+        assert len(step.command) < 10_000
+    params_file = tmp_path / "job.params.json"
+    params_file.write_text(compiled.params_file_text, encoding="utf-8")
+    job_file = tmp_path / "job.yaml"
+    job_file.write_text(to_yaml(compiled, tmp_path, params_file=params_file))
+    job = load_job(job_file)
+    params_input = job.inputs["params_file"]._data
+    assert params_input.type == "uri_file"
+    assert (job_file.parent / params_input.path).resolve() == params_file.resolve()
+
+
+def test_short_params_stay_on_the_command_line(toy_project: Path) -> None:
+    compiled = _compile(toy_project, pipeline_name="toy", params={"label": "x" * 20_000})
+    assert compiled.params_file_text is None
+    assert all("--params-file" not in step.command for step in compiled.steps)

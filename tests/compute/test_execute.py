@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from airflow_kedro_azureml.compute.arg_codec import encode_json, encode_value
 from airflow_kedro_azureml.compute.execute import parse_arguments
 
@@ -124,6 +126,25 @@ def test_arguments_are_decoded() -> None:
     assert arguments.pipeline == "my pipeline"
     assert arguments.params == {}
     assert arguments.input == [[encode_value("ns.data set"), "/mnt/in"]]
+
+
+@pytest.mark.parametrize("as_folder", [False, True], ids=["file", "folder-with-one-file"])
+def test_params_file_replaces_the_inline_params(tmp_path: Path, as_folder: bool) -> None:
+    params = {"label": "a\r\nb\n" + "z" * 1_000_000, "factor": 2}
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(params), encoding="utf-8")
+    given = tmp_path if as_folder else path
+    common = ["--pipeline", "p", "--nodes", "a", "--run-id", RUN_ID, "--params", "b64:e30"]
+    arguments = parse_arguments([*common, "--params-file", str(given)])
+    assert arguments.params == params
+
+
+def test_unreadable_params_file_is_a_usage_error(tmp_path: Path) -> None:
+    bad = tmp_path / "params.json"
+    bad.write_text("{not json", encoding="utf-8")
+    common = ["--pipeline", "p", "--nodes", "a", "--run-id", RUN_ID]
+    with pytest.raises(SystemExit):
+        parse_arguments([*common, "--params-file", str(bad)])
 
 
 def test_execute_imports_neither_airflow_nor_azure_ai_ml() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -258,3 +259,31 @@ def test_a_look_at_a_running_job_costs_two_requests(azureml_emulator, tmp_path) 
     assert all(state.status == "Running" and state.steps for state in states)
     assert len(azureml_emulator.requests()) == 10  # the job, and its steps
     hook.cancel_job("watched")
+
+
+@pytest.mark.timeout(120)
+def test_a_request_that_gets_no_answer_is_sent_again_after_the_request_timeout(
+    monkeypatch, azureml_emulator
+) -> None:
+    emulator_connection(monkeypatch, azureml_emulator)
+    monkeypatch.setenv("AIRFLOW__KEDRO_AZUREML__REQUEST_TIMEOUT", "1")
+    hook = AzureMLHook()
+    assert hook.compute_exists("cpu-cluster")  # token and client ready
+    stall = azureml_emulator.inject_fault(
+        kind="slow", method="GET", path_regex=r"/computes/cpu-cluster$", delay=30
+    )
+    started = time.monotonic()
+    assert hook.compute_exists("cpu-cluster")
+    # Answered by the second GET while the first still waits in the emulator.
+    assert time.monotonic() - started < 30
+    assert stall.remaining == 0
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_a_request_timeout_that_is_not_positive_is_a_clear_error(monkeypatch, value) -> None:
+    from airflow_kedro_azureml.errors import ConfigError
+    from airflow_kedro_azureml.settings import request_timeouts
+
+    monkeypatch.setenv("AIRFLOW__KEDRO_AZUREML__REQUEST_TIMEOUT", value)
+    with pytest.raises(ConfigError, match=r"\[kedro_azureml\] request_timeout must be .* above 0"):
+        request_timeouts()

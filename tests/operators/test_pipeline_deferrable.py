@@ -130,3 +130,55 @@ def test_worker_mode_waits_out_dropped_polls_and_a_401(
     assert task.result(timeout=240) is None
     assert azureml_emulator.job_status(job) == "Completed"
     assert [r.fault for r in azureml_emulator.requests() if r.fault] == ["drop"] * 4 + ["401"]
+
+
+TOKEN_REQUESTS = r"/oauth2/v2\.0/token$"
+SHORT_LIVED = 2  # seconds an access token lives; the job below runs for several lifetimes
+
+
+def token_requests(emulator) -> int:
+    return len(emulator.requests(method="POST", path_regex=TOKEN_REQUESTS, status=200))
+
+
+def job_reads_after_first_token_expired(emulator, job: str) -> int:
+    """Job GETs answered 200 once the first token the emulator issued had expired."""
+    first_token = emulator.requests(method="POST", path_regex=TOKEN_REQUESTS, status=200)[0]
+    expired_at = first_token.started_at + SHORT_LIVED + 1
+    reads = emulator.requests(method="GET", path_regex=rf"/jobs/{job}$", status=200)
+    return sum(1 for read in reads if read.started_at > expired_at)
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(300)
+@pytest.mark.azureml_emulator(token_lifetime=SHORT_LIVED)
+def test_worker_mode_wait_outlives_short_lived_tokens(
+    azureml_emulator, make_project, monkeypatch
+) -> None:
+    use_emulator(azureml_emulator, monkeypatch)
+    params = {"factor": 2, "label": "toy", "nap_seconds": 4 * SHORT_LIVED}
+    task = TaskThread(make_project(catalog=AZURE_CATALOG, parameters=params), "nap")
+    job = task.wait_for_job_status(azureml_emulator, "Running")
+    tokens_at_start = token_requests(azureml_emulator)
+    assert task.result(timeout=240) is None
+    assert azureml_emulator.jobs() == [job]
+    assert azureml_emulator.job_status(job) == "Completed"
+    # The credential fetched new tokens while it watched; the emulator refuses expired ones.
+    assert token_requests(azureml_emulator) - tokens_at_start >= 3
+    assert job_reads_after_first_token_expired(azureml_emulator, job) >= 3
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
+@pytest.mark.azureml_emulator(token_lifetime=SHORT_LIVED)
+def test_deferred_wait_outlives_short_lived_tokens(
+    airflow_home: Path, azureml_emulator, make_project, monkeypatch, tmp_path: Path
+) -> None:
+    use_emulator(azureml_emulator, monkeypatch)
+    params = {"factor": 2, "label": "toy", "nap_seconds": 4 * SHORT_LIVED}
+    project = make_project(catalog=AZURE_CATALOG, parameters=params)
+    output = run_deferred(airflow_home, azureml_emulator, tmp_path, project, "nap")
+    assert "state=success" in output, output[-6000:]
+    assert "Deferring: the triggerer watches job" in output
+    (job,) = azureml_emulator.jobs()
+    assert azureml_emulator.job_status(job) == "Completed"
+    assert job_reads_after_first_token_expired(azureml_emulator, job) >= 3

@@ -18,6 +18,8 @@ AWKWARD = (
     "CRLF\r\nLF\nCR\rtrailing newline\n"
     "${HOME} ${oc.env:HOME} \\${x} tab\there \x01\x1f ünï \"quotes' `ticks` $(echo no)\n"
 )
+# About 1 MB: too long for a step's command line, so it travels as the params_file input.
+LARGE = AWKWARD + "0123456789abcdef" * 65_536
 TEMPLATED = "{{ ds }}"
 
 PARAMS_DAG = """
@@ -49,26 +51,28 @@ def report_of(folder: Path) -> dict:
 
 @pytest.mark.e2e
 @pytest.mark.timeout(600)
+@pytest.mark.parametrize("label", [AWKWARD, LARGE], ids=["awkward", "awkward-1MB"])
 def test_awkward_params_reach_the_node_intact_on_the_local_backend(
-    airflow_home: Path, make_project, tmp_path: Path
+    airflow_home: Path, make_project, tmp_path: Path, label: str
 ) -> None:
     project = make_project()
-    dags = write_dag(tmp_path, project, AWKWARD, 3)
+    dags = write_dag(tmp_path, project, label, 3)
     result = dags_test(
         airflow_home, dags, "params_dag", "2026-01-01T00:00:00+00:00", {"backend": "local"}
     )
     output = result.stdout + result.stderr
     assert "state=success" in output, output[-5000:]
     report = report_of(project / "data" / "report.json")
-    assert report["label"] == AWKWARD
+    assert report["label"] == label
     assert report["total"] == 18  # factor 3 reached the node too
 
 
 @pytest.mark.e2e
 @pytest.mark.timeout(900)
 @pytest.mark.azureml_emulator(computes=["cpu-cluster", "gpu-cluster"])
+@pytest.mark.parametrize("label", [AWKWARD, LARGE], ids=["awkward", "awkward-1MB"])
 def test_awkward_params_reach_the_node_intact_on_azure_ml(
-    airflow_home: Path, azureml_emulator, make_project, monkeypatch, tmp_path: Path
+    airflow_home: Path, azureml_emulator, make_project, monkeypatch, tmp_path: Path, label: str
 ) -> None:
     use_emulator(azureml_emulator, monkeypatch)
     catalog = {
@@ -76,12 +80,19 @@ def test_awkward_params_reach_the_node_intact_on_azure_ml(
         "report": {"type": "json.JSONDataset", "filepath": "data/report.json"},
     }
     project = make_project(catalog=catalog)
-    dags = write_dag(tmp_path, project, AWKWARD, 3)
+    dags = write_dag(tmp_path, project, label, 3)
     output = dags_test_on_emulator(airflow_home, dags, "params_dag", azureml_emulator)
     assert "state=success" in output, output[-5000:]
     (job,) = azureml_emulator.jobs()
     report = report_of(azureml_emulator.job_code_dir(job) / "data")
-    assert report["label"] == AWKWARD
+    assert report["label"] == label
+    params_file = azureml_emulator.job(job)["properties"]["inputs"].get("params_file")
+    if label is LARGE:  # uploaded with the job as a file, not put on 128 KiB command lines
+        assert params_file["jobInputType"] == "uri_file", params_file
+        assert "/LocalUpload/" in params_file["uri"], params_file
+        assert label[:1000] not in output
+    else:
+        assert params_file is None
 
 
 @pytest.mark.e2e

@@ -42,3 +42,28 @@ def test_token_info_and_tenant_override() -> None:
 def test_unsigned_jwt_header_says_alg_none() -> None:
     header = make_unsigned_jwt({"a": 1}).split(".")[0]
     assert json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["alg"] == "none"
+
+
+@pytest.mark.timeout(60)
+def test_the_emulator_refuses_an_expired_token_as_resource_manager_does(azureml_emulator) -> None:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    expired = EmulatorCredential(lifetime_seconds=-5)
+    client = azureml_emulator.ml_client(credential=expired)
+    with pytest.raises(ClientAuthenticationError, match="ExpiredAuthenticationToken"):
+        client.compute.get("cpu-cluster")
+    assert azureml_emulator.ml_client().compute.get("cpu-cluster").name == "cpu-cluster"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.azureml_emulator(token_lifetime=7)
+def test_the_emulator_tenant_issues_tokens_of_the_lifetime_asked(azureml_emulator) -> None:
+    from azure.identity import ClientSecretCredential
+
+    tenant, client_id = "11111111-2222-3333-4444-555555555555", "c1"
+    azureml_emulator.add_service_principal(tenant, client_id, "secret")
+    credential = ClientSecretCredential(
+        tenant, client_id, "secret", authority=azureml_emulator.url, disable_instance_discovery=True
+    )
+    token = credential.get_token("https://management.azure.com/.default")
+    assert abs(_claims(token.token)["exp"] - time.time() - 7) <= 2

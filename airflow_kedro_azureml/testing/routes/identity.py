@@ -20,7 +20,6 @@ from airflow_kedro_azureml.testing.routing import Router
 
 TOKEN_PATH = r"/(?P<tenant>[0-9a-fA-F-]{36})/oauth2/v2\.0/token"
 DISCOVERY_PATH = r"/(?P<tenant>[0-9a-fA-F-]{36})/v2\.0/\.well-known/openid-configuration"
-_LIFETIME_SECONDS = 3600
 
 
 def is_identity_path(path: str) -> bool:
@@ -86,7 +85,7 @@ class IdentityRoutes:
             "iss": f"https://sts.windows.net/{tenant}/",
             "iat": now,
             "nbf": now,
-            "exp": now + _LIFETIME_SECONDS,
+            "exp": now + self.context.token_lifetime,
             "tid": tenant,
             "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, client_id)),
             "appid": client_id,
@@ -97,8 +96,8 @@ class IdentityRoutes:
             200,
             {
                 "token_type": "Bearer",
-                "expires_in": _LIFETIME_SECONDS,
-                "ext_expires_in": _LIFETIME_SECONDS,
+                "expires_in": self.context.token_lifetime,
+                "ext_expires_in": self.context.token_lifetime,
                 "access_token": make_unsigned_jwt(claims),
             },
         )
