@@ -25,6 +25,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -121,6 +122,9 @@ def run_child(mode: str, names: list[str], emulator, finish_after: float) -> dic
             "11111111-2222-3333-4444-555555555555", "0a1b2c3d-0000-4000-8000-00000000c11e", "s"
         )
     )
+    # Forget the requests of anything before (the other child's last looks), or the
+    # start-up of this child would count as steady polling.
+    emulator.reset_requests()
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, mode, json.dumps(names), str(POLL), str(WATCH)],
         stdout=subprocess.PIPE,
@@ -131,23 +135,45 @@ def run_child(mode: str, names: list[str], emulator, finish_after: float) -> dic
     # Start-up (imports, token, workspace discovery) is over once every job had a look;
     # from then on count the steady polls.
     deadline = time.monotonic() + 120
-    while len(job_looks(emulator)) < 2 * len(names) and time.monotonic() < deadline:
+    watched = set(names)
+    while (
+        len([r for r in job_looks(emulator) if r.path.rsplit("/", 1)[-1] in watched])
+        < 2 * len(names)
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     emulator.reset_requests()
     cpu_before = cpu_seconds(child.pid)
     time.sleep(finish_after)
     cpu_in_window = cpu_seconds(child.pid) - cpu_before
     recorded = emulator.requests()
-    job_gets = sum(1 for r in recorded if r.method == "GET" and r.path.rsplit("/", 2)[-2] == "jobs")
+    gets: Counter[str] = Counter()
+    listings: Counter[str] = Counter()
+    others = []
+    for r in recorded:
+        parent, last = r.path.rsplit("/", 2)[-2:]
+        if r.method == "GET" and parent == "jobs":  # .../jobs/{job}
+            gets[last] += 1
+        elif r.method == "GET" and last == "children":  # .../runs/{job}/children
+            listings[parent] += 1
+        else:
+            others.append(f"{r.method} .../{parent}/{last}")
+    job_gets = sum(gets.values())
+    # A listing whose job GET was sent just before the window opened is not an extra request.
+    edge = sum(max(listings[name] - gets[name], 0) for name in listings)
+    print(
+        f"{mode}: {len(recorded)} requests in {finish_after:.0f} s: {job_gets} job GETs, "
+        f"{sum(listings.values())} step listings ({edge} of them for a GET sent before the "
+        f"window opened), {len(others)} other requests {sorted(set(others))[:5]}"
+    )
     for name in names:
         emulator.set_job_status(name, "Completed")
     output, _ = child.communicate(timeout=300)
     line = next(line for line in output.splitlines() if line.startswith("RESULT "))
     figures = json.loads(line.removeprefix("RESULT "))
     figures["window_cpu_per_minute"] = cpu_in_window / finish_after * 60
-    figures["requests"] = len(recorded)
+    figures["requests"] = len(recorded) - edge
     figures["job_gets"] = job_gets
-    print(f"{mode}: {len(recorded)} requests, {job_gets} looks at a job in {finish_after:.0f} s")
     return figures
 
 

@@ -28,14 +28,14 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_kedro_azureml import DEFAULT_CONNECTION_ID
 from airflow_kedro_azureml.errors import KedroAzureMLError, TransientAzureMLError
 from airflow_kedro_azureml.hooks.azureml import AzureMLJobFailedException
+from airflow_kedro_azureml.job_watch import JobWatch
 from airflow_kedro_azureml.links import JOB_URL_XCOM_KEY, AzureMLJobLink
 from airflow_kedro_azureml.settings import (
-    MAX_POLL_BACKOFF,
     checked_poll_interval,
     checked_timeout,
     default_deferrable,
 )
-from airflow_kedro_azureml.statuses import JobState, failure_message, progress_line
+from airflow_kedro_azureml.statuses import JobState, failure_message
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -455,29 +455,23 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         """Poll until the job ends; transient errors are logged and polled again, backing off."""
         from airflow.sdk.exceptions import AirflowTaskTimeout
 
-        last_line = ""
-        delay = self.poll_interval
+        watch = JobWatch(job_name, self.poll_interval, total_steps, self._end_time, self.log)
         try:
             while True:
-                if self._end_time is not None and time.time() >= self._end_time:
+                if watch.timed_out():
                     self._cancel_azure_job("timed out")
                     raise AzureMLJobFailedException(
                         f"Azure ML job {job_name} timed out and was canceled"
                     )
-                state = self._poll(hook, job_name)
-                if state is None:
-                    time.sleep(delay)
-                    delay = min(delay * 2, MAX_POLL_BACKOFF)
+                try:
+                    state = hook.get_job_state(job_name)
+                except TransientAzureMLError as error:
+                    time.sleep(watch.after_transient_error(error))
                     continue
-                delay = self.poll_interval
-                if state.steps is not None:
-                    line = progress_line(state.steps, total_steps)
-                    if line != last_line:
-                        self.log.info("Job %s %s: %s", job_name, state.status, line)
-                        last_line = line
+                pause = watch.after_look(state)
                 if state.is_terminal:
                     return self._finish(hook, job_name, state, total_steps)
-                time.sleep(self.poll_interval)
+                time.sleep(pause)
         except AirflowTaskTimeout:
             self._cancel_azure_job("task timed out")
             raise
@@ -489,14 +483,6 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             return job_name
         final = hook.ended_job_state(state)
         raise AzureMLJobFailedException(failure_message(job_name, final.status, final.steps or ()))
-
-    def _poll(self, hook: AzureMLHook, job_name: str) -> JobState | None:
-        """One look at the job and its steps; None when Azure ML could not answer this time."""
-        try:
-            return hook.get_job_state(job_name)
-        except TransientAzureMLError as error:
-            self.log.warning("Could not get job %s (%s); will try again", job_name, error)
-            return None
 
     def _cancel_azure_job(self, reason: str) -> None:
         if self._hook is None or self._job_name is None:

@@ -22,7 +22,6 @@ restart, a transient error or cleanup.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,8 +29,8 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_kedro_azureml import DEFAULT_CONNECTION_ID, DEFAULT_POLL_INTERVAL
 from airflow_kedro_azureml.errors import KedroAzureMLError, TransientAzureMLError
-from airflow_kedro_azureml.settings import MAX_POLL_BACKOFF
-from airflow_kedro_azureml.statuses import JobState, failure_message, progress_line
+from airflow_kedro_azureml.job_watch import JobWatch
+from airflow_kedro_azureml.statuses import JobState, failure_message
 
 
 class AzureMLJobTrigger(BaseTrigger):
@@ -96,34 +95,28 @@ class AzureMLJobTrigger(BaseTrigger):
                 {"status": "error", "job_name": self.job_name, "message": str(error)}
             )
             return
-        last_line = ""
-        delay = self.poll_interval
+        watch = JobWatch(
+            self.job_name, self.poll_interval, self.total_steps, self.end_time, self.log
+        )
         while True:
-            if self.end_time is not None and time.time() >= self.end_time:
+            if watch.timed_out():
                 yield await self._time_out(hook)
                 return
             try:
                 state: JobState = await asyncio.to_thread(hook.get_job_state, self.job_name)
             except TransientAzureMLError as error:
-                self.log.warning("Could not get job %s (%s); will try again", self.job_name, error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, MAX_POLL_BACKOFF)
+                await asyncio.sleep(watch.after_transient_error(error))
                 continue
             except KedroAzureMLError as error:
                 yield TriggerEvent(
                     {"status": "error", "job_name": self.job_name, "message": str(error)}
                 )
                 return
-            delay = self.poll_interval
-            if state.steps is not None:
-                line = progress_line(state.steps, self.total_steps or len(state.steps))
-                if line != last_line:
-                    self.log.info("Job %s %s: %s", self.job_name, state.status, line)
-                    last_line = line
+            pause = watch.after_look(state)
             if state.is_terminal:
                 yield await self._outcome(hook, state)
                 return
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(pause)
 
     async def on_kill(self) -> None:
         """The task was killed by a user: cancel the job (within the triggerer's budget)."""

@@ -11,9 +11,11 @@ from collections.abc import Iterator
 import pytest
 
 from airflow_kedro_azureml.testing import AzureMLEmulator
+from airflow_kedro_azureml.testing.credentials import EmulatorCredential
 from airflow_kedro_azureml.testing.server import EmulatorRequestHandler
 
-BEARER = {"Authorization": "Bearer header.payload.signature"}
+TOKEN = EmulatorCredential().get_token("https://management.azure.com/.default").token
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
@@ -73,6 +75,8 @@ def test_errors_are_azure_shaped_and_recorded_without_credentials(
     assert [r.path for r in azureml_emulator.unrouted_requests()] == [ws + "/nothing/here"]
     status, headers, _ = _call(connection, "GET", ws)
     assert status == 401 and "WWW-Authenticate" in headers
+    status, _, body = _call(connection, "GET", ws, headers={"Authorization": "Bearer not-a-jwt"})
+    assert status == 401 and json.loads(body)["error"]["code"] == "InvalidAuthenticationToken"
     other = ws.replace(azureml_emulator.workspace_name, "other-ws")
     assert _call(connection, "GET", other + "/computes/cpu-cluster", headers=BEARER)[0] == 404
     secret = {"Authorization": "Bearer very-secret", "x-azureml-token": "also-secret"}

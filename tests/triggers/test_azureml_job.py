@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -100,3 +101,49 @@ def test_dropped_polls_and_a_401_are_waited_out(connected, tmp_path: Path) -> No
     assert event["status"] == "success"
     fired = [r.fault for r in connected.requests() if r.fault]
     assert fired == ["drop"] * 4 + ["401"]
+
+
+def stop_in_triggerer(trigger: AzureMLJobTrigger, emulator, job: str, *, by_user: bool) -> None:
+    """Run ``trigger`` in Airflow's own trigger runner, then stop it as Airflow would.
+
+    ``by_user``: the task was killed, marked or cleared (the runner's cancel queue, which
+    calls ``on_kill``); otherwise the triggerer shuts down or hands the trigger to another
+    triggerer (a plain cancel, then ``cleanup``).
+    """
+    from airflow.jobs.triggerer_job_runner import TriggerRunner
+
+    async def scenario() -> None:
+        runner = TriggerRunner()
+        task = asyncio.create_task(runner.run_trigger(1, trigger))
+        runner.triggers[1] = {"task": task, "name": "watch", "events": 0}
+        emulator.reset_requests()
+        deadline = time.monotonic() + 60
+        while not emulator.requests(method="GET", path_regex=rf"/jobs/{job}$"):
+            assert time.monotonic() < deadline, "the trigger never looked at the job"
+            await asyncio.sleep(0.1)
+        if by_user:
+            runner.to_cancel.append(1)
+            await runner.cancel_triggers()
+        else:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert task.cancelled()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.timeout(300)
+def test_in_the_triggerer_a_kill_cancels_and_a_restart_does_not(connected, tmp_path: Path) -> None:
+    submit_hand_job(connected, tmp_path / "long", "long_job", NAP.format(seconds=120))
+    trigger = AzureMLJobTrigger("long_job", poll_interval=0.2)
+    stop_in_triggerer(trigger, connected, "long_job", by_user=False)
+    time.sleep(1)
+    assert connected.job_status("long_job") == "Running"
+    assert not connected.requests(method="POST", path_regex=r"/jobs/long_job/cancel")
+
+    # The restarted triggerer builds the trigger again from its serialized form.
+    _, kwargs = trigger.serialize()
+    again = AzureMLJobTrigger(**kwargs)
+    stop_in_triggerer(again, connected, "long_job", by_user=True)
+    assert connected.wait_for_job("long_job", timeout=60) == "Canceled"
