@@ -175,3 +175,153 @@ def run_local_command(
     click.echo(f"Job {job.job_name}: {outcome.status}")
     if not outcome.succeeded:
         raise click.ClickException(outcome.failure_message())
+
+
+@azureml.command(name="schedule")
+@_common_options
+@click.option(
+    "-j",
+    "--job",
+    default=None,
+    help="a job under 'jobs' in azureml.yml: its pipeline, filters, params and schedule(s)",
+)
+@click.option("-s", "--schedule", "schedule_ref", default=None, help="a schedule under 'schedules'")
+@click.option("--name", default=None, help="the schedule's name (one schedule only)")
+@click.option(
+    "--action",
+    type=click.Choice(
+        ["create_or_update", "enable", "disable", "delete", "trigger"], case_sensitive=False
+    ),
+    default="create_or_update",
+    show_default=True,
+)
+@click.option(
+    "--azureml-conn-id",
+    default="azure_ml_default",
+    show_default=True,
+    help="the azure_ml connection (e.g. from an AIRFLOW_CONN_AZURE_ML_DEFAULT variable)",
+)
+@click.pass_obj
+def schedule_command(
+    metadata: Any,
+    job: str | None,
+    schedule_ref: str | None,
+    name: str | None,
+    action: str,
+    azureml_conn_id: str,
+    **options: Any,
+) -> None:
+    """Create, update, enable, disable, delete or fire native Azure ML schedules."""
+    from airflow_kedro_azureml.errors import KedroAzureMLError
+
+    if (job is None) == (schedule_ref is None):
+        raise click.UsageError("give either --job (from azureml.yml 'jobs') or --schedule")
+    project_path = Path(metadata.project_path)
+    project = _open(project_path, options)
+    try:
+        targets = _schedule_targets(project, job, schedule_ref, name, options)
+        hook = _schedule_hook(project, azureml_conn_id)
+        for schedule_name, schedule, job_options in targets:
+            click.echo(
+                _apply_cli_schedule(hook, project, schedule_name, schedule, job_options, action)
+            )
+    except KedroAzureMLError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _schedule_targets(
+    project: Any,
+    job: str | None,
+    schedule_ref: str | None,
+    name: str | None,
+    options: dict[str, Any],
+) -> list[tuple[str, Any, dict[str, Any]]]:
+    """``(schedule name, schedule, compile options)`` of every schedule the command manages."""
+    from airflow_kedro_azureml.identity import validate_schedule_name
+    from airflow_kedro_azureml.schedules.from_config import job_schedules, named_schedule
+
+    source = f"azureml.yml of {project.path}"
+    base = f"kedro-{project.package_name}".replace("_", "-")
+    if schedule_ref is not None:
+        schedule = named_schedule(project.config, schedule_ref, source)
+        return [
+            (validate_schedule_name(name or f"{base}-{schedule_ref}", "--name"), schedule, options)
+        ]
+    assert job is not None
+    found = job_schedules(project.config, job, source)
+    if not found:
+        raise click.ClickException(f"{source}: jobs.{job} has no schedule")
+    if name is not None and len(found) > 1:
+        raise click.UsageError(f"jobs.{job} has {len(found)} schedules: --name names only one")
+    entry = project.config.jobs[job]
+    selection = entry.pipeline
+    job_options = {
+        **options,
+        "pipeline": selection.pipeline_name,
+        "tags": tuple(selection.tags or ()),
+        "node_names": tuple(selection.node_names or ()),
+        "from_nodes": tuple(selection.from_nodes or ()),
+        "to_nodes": tuple(selection.to_nodes or ()),
+        "from_inputs": tuple(selection.from_inputs or ()),
+        "to_outputs": tuple(selection.to_outputs or ()),
+        "namespaces": tuple(selection.node_namespaces or ()),
+        "params_json": json.dumps(entry.params or {}),
+        "experiment_name": entry.experiment_name,
+        "display_name": entry.display_name,
+        "description": entry.description,
+    }
+    targets = []
+    for label, schedule in found:
+        default = f"{base}-{job}" if len(found) == 1 else f"{base}-{job}-{label}"
+        targets.append((validate_schedule_name(name or default, "--name"), schedule, job_options))
+    return targets
+
+
+def _schedule_hook(project: Any, conn_id: str) -> Any:
+    from airflow_kedro_azureml.connection import WorkspaceRef
+    from airflow_kedro_azureml.hooks.azureml import AzureMLHook
+
+    configured = project.config.workspace.resolve() if project.config.workspace else None
+    workspace = None
+    if configured is not None:
+        workspace = WorkspaceRef(
+            configured.subscription_id, configured.resource_group, configured.name
+        )
+    return AzureMLHook(azureml_conn_id=conn_id, workspace=workspace)
+
+
+def _apply_cli_schedule(
+    hook: Any, project: Any, name: str, schedule: Any, options: dict[str, Any], action: str
+) -> str:
+    """Carry out ``action`` on schedule ``name``; one line saying what happened."""
+    from airflow_kedro_azureml.azure.pipeline_job import JobIdentity
+    from airflow_kedro_azureml.azure.schedule_launch import apply_schedule
+    from airflow_kedro_azureml.compiler.spec import TRIGGER_TIME_RUN_ID
+    from airflow_kedro_azureml.errors import ConfigError
+
+    if action != "create_or_update":
+        if hook.get_schedule(name) is None:
+            raise ConfigError(f"there is no schedule {name!r} in the workspace to {action}")
+        if action == "enable":
+            hook.enable_schedule(name)
+        elif action == "disable":
+            hook.disable_schedule(name)
+        elif action == "delete":
+            hook.delete_schedule(name)
+        else:
+            return f"Schedule {name} fired once now: job {hook.trigger_schedule(name)}"
+        return f"Schedule {name}: {action}d"
+    options = {**options, "run_id": TRIGGER_TIME_RUN_ID}
+    _, compiled = _compile(project.path, options, project)
+    identity = JobIdentity(
+        experiment_name=options.get("experiment_name") or compiled.experiment_name,
+        display_name=options.get("display_name"),
+        description=options.get("description"),
+        tags={"kedro_pipeline": options["pipeline"], "kedro_env": options["env"] or ""},
+    )
+    outcome = apply_schedule(hook, compiled, schedule, name, identity)
+    firings = ", ".join(moment.isoformat() for moment in outcome.next_firings) or "none"
+    return (
+        f"Schedule {name} {outcome.change} ({schedule.describe()}): {len(compiled.steps)} "
+        f"step(s) of pipeline {options['pipeline']!r}; next firings (UTC): {firings}"
+    )

@@ -19,10 +19,20 @@ Example ``conf/base/azureml.yml``::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from airflow_kedro_azureml.errors import ConfigError
 
@@ -180,7 +190,26 @@ class ScheduleConfig(_Strict):
     def _exactly_one(self) -> ScheduleConfig:
         if (self.cron is None) == (self.recurrence is None):
             raise ValueError("set exactly one of 'cron' or 'recurrence'")
+        from airflow_kedro_azureml.schedules.from_config import spec_of
+
+        spec_of(self)  # a cron, recurrence pattern or time zone Azure ML refuses is an error
         return self
+
+
+def _entry_kind(value: Any) -> str:
+    return "name" if isinstance(value, str) else "inline"
+
+
+def _as_list(value: Any) -> Any:
+    return value if value is None or isinstance(value, list) else [value]
+
+
+# A job's schedule: a name under ``schedules``, or one written inline; one or a list.
+ScheduleEntry = Annotated[
+    Annotated[ScheduleConfig, Tag("inline")] | Annotated[str, Tag("name")],
+    Discriminator(_entry_kind),
+]
+_ENTRY_TAGS = {"inline", "name"}
 
 
 class PipelineFilterOptions(_Strict):
@@ -211,7 +240,7 @@ class JobConfig(_Strict):
     display_name: str | None = None
     description: str | None = None
     compute: str | None = None
-    schedule: ScheduleConfig | str | None = None
+    schedule: Annotated[list[ScheduleEntry] | None, BeforeValidator(_as_list)] = None
     params: dict[str, Any] | None = None
     limits: LimitsConfig | None = None
     notifications: str | None = None
@@ -236,11 +265,12 @@ class AzureMLConfig(_Strict):
                     f"jobs.{job_name}.compute names {job.compute!r}, "
                     f"which is not under 'compute' (known: {sorted(self.compute.root)})"
                 )
-            if isinstance(job.schedule, str) and job.schedule not in self.schedules:
-                raise ValueError(
-                    f"jobs.{job_name}.schedule names {job.schedule!r}, "
-                    f"which is not under 'schedules' (known: {sorted(self.schedules)})"
-                )
+            for entry in job.schedule or []:
+                if isinstance(entry, str) and entry not in self.schedules:
+                    raise ValueError(
+                        f"jobs.{job_name}.schedule names {entry!r}, "
+                        f"which is not under 'schedules' (known: {sorted(self.schedules)})"
+                    )
         return self
 
 
@@ -260,8 +290,9 @@ def parse_config(data: Any, source: str) -> AzureMLConfig:
 def _describe_validation_error(error: ValidationError, source: str) -> str:
     lines = [f"{source} is not valid:"]
     for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"] if part != "__root__") or "(top)"
-        message = item["msg"]
+        parts = [p for p in item["loc"] if p != "__root__" and p not in _ENTRY_TAGS]
+        location = ".".join(str(part) for part in parts) or "(top)"
+        message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown field (check the spelling; see the package docs for the fields)"
         elif item["type"] == "literal_error" or item["type"].endswith(("_type", "_parsing")):

@@ -60,3 +60,7 @@ class TransientAzureMLError(KedroAzureMLError):
         super().__init__(message)
         self.status_code = status_code
         self.answer_lost = answer_lost
+
+
+class ScheduleError(KedroAzureMLError, ValueError):
+    """A native Azure ML schedule is invalid (cron, recurrence, time zone, start or end)."""

@@ -16,23 +16,19 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
+
+from airflow_kedro_azureml.compute.run_time import format_save_version
 
 _MAX_JOB_NAME_PREFIX = 60
 # A later job of the same task run: ``<prefix>_<16 hex>_<n>``.
 _GENERATION = re.compile(r"^(.*_[0-9a-f]{16})_(\d+)$")
-KEDRO_VERSION_FORMAT = "%Y-%m-%dT%H.%M.%S.%fZ"
 _RUN_ID_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}\.\d{3}Z(-[0-9a-z]{1,16})?$")
 
 
 def format_timestamp(moment: datetime) -> str:
     """Format ``moment`` (in UTC) the way Kedro formats a save version."""
-    if moment.tzinfo is None:
-        raise ValueError(f"run timestamp {moment!r} has no time zone; pass an aware datetime (UTC)")
-    utc = moment.astimezone(UTC)
-    text = utc.strftime(KEDRO_VERSION_FORMAT)
-    # Kedro keeps milliseconds: drop the last three digits of the microseconds.
-    return text[:-4] + text[-1:]
+    return format_save_version(moment)
 
 
 def run_id_for(moment: datetime, unique_key: str | None = None) -> str:
@@ -128,3 +124,24 @@ def job_tags(
 def local_job_name(run_id: str) -> str:
     """The job name of a ``kedro azureml run-local`` run: ``local_`` and the run id."""
     return f"local_{run_id.replace('.', '').replace(':', '').lower()}"
+
+
+_MAX_SCHEDULE_NAME = 100
+_SCHEDULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")
+
+
+def schedule_name_for(dag_id: str, task_id: str) -> str:
+    """The native schedule a task manages: ``<dag>-<task>``, made a valid Azure ML name."""
+    raw = re.sub(r"[^a-z0-9_-]+", "-", f"{dag_id}-{task_id}".lower()).strip("-_")
+    name = raw[:_MAX_SCHEDULE_NAME].rstrip("-_") or "kedro"
+    return name if name[0].isalnum() else f"kedro-{name}"
+
+
+def validate_schedule_name(name: str, where: str) -> str:
+    """Check a schedule name Azure ML would take (letters, digits, ``-``, ``_``); return it."""
+    if not _SCHEDULE_NAME.match(name):
+        raise ValueError(
+            f"{where}: {name!r} is not a valid Azure ML schedule name: start with a letter or "
+            "digit, then letters, digits, '-' or '_' (at most 255 characters)"
+        )
+    return name

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import DEFAULT_AZUREML
+
 KEDRO = str(Path(sys.executable).parent / "kedro")
 RUN_ID = "2026-11-10T06.00.00.000Z"
 
@@ -60,3 +62,70 @@ def test_run_local_runs_every_step(toy_project: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Completed" in result.stdout
     assert (toy_project / "data" / "report.json" / RUN_ID / "report.json").exists()
+
+
+PIPELINE_PLUGIN_STYLE = {
+    # The layout kedro-azureml-pipeline users have: named schedules, a job with a list.
+    "schedules": {
+        "monthly": {"cron": {"expression": "0 6 10 * *", "time_zone": "Europe/Paris"}},
+    },
+    "jobs": {
+        "training": {
+            "pipeline": {"pipeline_name": "toy"},
+            "experiment_name": "toy-training",
+            "params": {"label": "from the job"},
+            "schedule": [
+                "monthly",
+                {
+                    "recurrence": {
+                        "frequency": "week",
+                        "interval": 1,
+                        "schedule": {"hours": [7], "minutes": [30], "week_days": ["monday"]},
+                        "time_zone": "UTC",
+                    }
+                },
+            ],
+        }
+    },
+}
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.azureml_emulator(computes=["cpu-cluster", "gpu-cluster"], execute_jobs=False)
+def test_schedule_command_creates_every_schedule_of_a_job(
+    make_project, azureml_emulator, monkeypatch
+) -> None:
+    from tests.operators.task_thread import use_emulator
+
+    use_emulator(azureml_emulator, monkeypatch)
+    azureml = {**DEFAULT_AZUREML, **PIPELINE_PLUGIN_STYLE}
+    azureml.pop("workspace")  # the connection names the emulator's workspace
+    catalog = {"raw": {"type": "json.JSONDataset", "filepath": "inputs/raw.json"}}
+    project = make_project(azureml=azureml, catalog=catalog)
+    package = project.name.replace("_", "-")
+    result = kedro(project, "azureml", "schedule", "--job", "training")
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = [f"kedro-{package}-training-monthly", f"kedro-{package}-training-2"]
+    for name in names:
+        assert f"Schedule {name} created" in result.stdout, result.stdout[-2000:]
+        body = azureml_emulator.schedule(name)
+        assert body["properties"]["action"]["jobDefinition"]["experimentName"] == "toy-training"
+    weekly = azureml_emulator.schedule(names[1])["properties"]["trigger"]
+    assert (weekly["frequency"], weekly["schedule"]["weekDays"]) == ("week", ["monday"])
+
+    again = kedro(project, "azureml", "schedule", "-j", "training")
+    assert again.stdout.count(" unchanged ") == 2, again.stdout + again.stderr
+    gone = kedro(project, "azureml", "schedule", "-j", "training", "--action", "delete")
+    assert gone.returncode == 0 and all(azureml_emulator.schedule(n) is None for n in names)
+
+
+@pytest.mark.timeout(120)
+def test_schedule_command_refuses_a_bad_schedule_before_any_request(make_project) -> None:
+    azureml = {
+        **DEFAULT_AZUREML,
+        "schedules": {"monthly": {"cron": {"expression": "0 6 31 2 * *"}}},
+    }
+    project = make_project(azureml=azureml)
+    result = kedro(project, "azureml", "schedule", "-s", "monthly", "-p", "toy")
+    assert result.returncode != 0
+    assert "schedules.monthly" in result.stderr and "five fields" in result.stderr

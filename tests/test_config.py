@@ -34,7 +34,7 @@ def test_kedro_azureml_pipeline_layout_is_accepted() -> None:
     assert config.compute.resolve(None).cluster_name == "cpu"
     assert config.workspace is not None
     assert config.workspace.resolve().name == "w"
-    assert config.jobs["train"].schedule == "monthly"
+    assert config.jobs["train"].schedule == ["monthly"]  # one schedule or a list: a list
 
 
 def test_named_compute_inherits_unset_fields_from_default() -> None:
@@ -85,6 +85,45 @@ def test_named_compute_inherits_unset_fields_from_default() -> None:
             },
             "execution",
             "not both",
+        ),
+        (
+            {
+                "compute": {"__default__": {"cluster_name": "c"}},
+                "schedules": {
+                    "m": {
+                        "cron": {"expression": "0 6 10 * *"},
+                        "recurrence": {"frequency": "day", "interval": 1},
+                    }
+                },
+            },
+            "schedules.m",
+            "exactly one of 'cron' or 'recurrence'",
+        ),
+        (
+            {
+                "compute": {"__default__": {"cluster_name": "c"}},
+                "jobs": {
+                    "t": {"schedule": {"cron": {"expression": "0 6 10 * *", "time_zone": "CET+1"}}}
+                },
+            },
+            "jobs.t.schedule.0",
+            "unknown time zone 'CET+1'",
+        ),
+        (
+            {
+                "compute": {"__default__": {"cluster_name": "c"}},
+                "schedules": {
+                    "w": {
+                        "recurrence": {
+                            "frequency": "hour",
+                            "interval": 2,
+                            "schedule": {"hours": [1], "minutes": [0]},
+                        }
+                    }
+                },
+            },
+            "schedules.w",
+            "'hour' does not take hours, minutes",
         ),
     ],
 )

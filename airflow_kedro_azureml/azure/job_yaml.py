@@ -69,7 +69,7 @@ def to_yaml(
                 job["outputs"][binding.port] = {
                     "type": "uri_folder",
                     "name": binding.asset_name,
-                    "version": compiled.run_id,
+                    "version": compiled.asset_output_version,
                 }
         compute = compute_name(target)
         if compute:

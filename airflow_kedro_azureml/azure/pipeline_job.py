@@ -169,7 +169,7 @@ def _step_io(
         for binding in step.asset_outputs:
             # A written asset becomes a new version named by the run id.
             outputs[binding.port] = Output(
-                type="uri_folder", name=binding.asset_name, version=compiled.run_id
+                type="uri_folder", name=binding.asset_name, version=compiled.asset_output_version
             )
     return inputs, outputs
 

@@ -27,6 +27,8 @@ from airflow_kedro_azureml.azure.pipeline_job import (
 from airflow_kedro_azureml.compiler.spec import CompiledPipeline
 
 if TYPE_CHECKING:
+    from azure.ai.ml.entities import PipelineJob
+
     from airflow_kedro_azureml.hooks.azureml import AzureMLHook
     from airflow_kedro_azureml.statuses import JobState
 
@@ -68,20 +70,21 @@ def component_name(compiled: CompiledPipeline) -> str:
     return re.sub(r"[^a-z0-9_]+", "_", raw).strip("_")[:200]
 
 
-def submit_compiled(
+def registered_pipeline_job(
     hook: AzureMLHook,
     compiled: CompiledPipeline,
     identity: JobIdentity,
     code_dir: Path,
     log: Any = None,
-    computes_checked: bool = False,
-) -> JobState:
-    """Register what the workspace lacks, then create the pipeline job; return its state.
+    pin_assets: bool = True,
+) -> PipelineJob:
+    """Register the components the workspace lacks; the ``PipelineJob`` that uses them.
 
-    ``computes_checked``: the caller has looked up every distinct compute, so the
-    SDK need not look one up per step.
+    ``pin_assets``: bind data-asset inputs without a version to the latest version now
+    (a job records exactly what it read). A schedule's job leaves them at ``@latest``.
     """
-    compiled = pin_latest_assets(compiled, hook.latest_data_version)
+    if pin_assets:
+        compiled = pin_latest_assets(compiled, hook.latest_data_version)
     environment_id = hook.environment_arm_id(compiled.environment, compiled.image)
     code_hash = snapshot_hash(code_dir)
     name = component_name(compiled)
@@ -115,7 +118,23 @@ def submit_compiled(
         for key, target in compiled.computes.items()
         if target.cluster
     }
-    job = to_registered_pipeline_job(compiled, identity, component_ids, compute_ids)
+    return to_registered_pipeline_job(compiled, identity, component_ids, compute_ids)
+
+
+def submit_compiled(
+    hook: AzureMLHook,
+    compiled: CompiledPipeline,
+    identity: JobIdentity,
+    code_dir: Path,
+    log: Any = None,
+    computes_checked: bool = False,
+) -> JobState:
+    """Register what the workspace lacks, then create the pipeline job; return its state.
+
+    ``computes_checked``: the caller has looked up every distinct compute, so the
+    SDK need not look one up per step.
+    """
+    job = registered_pipeline_job(hook, compiled, identity, code_dir, log)
     return hook.submit_pipeline_job(
         job, experiment_name=identity.experiment_name, computes_checked=computes_checked
     )

@@ -40,6 +40,7 @@ from airflow_kedro_azureml.compiler.spec import (
     STEP_PARAMS_FILE_PORT,
     STEP_PARAMS_PORT,
     STEP_RUN_ID_PORT,
+    TRIGGER_TIME_RUN_ID,
     AssetBinding,
     CompiledPipeline,
     ComputeTarget,
@@ -84,7 +85,8 @@ def compile_selected(
     project: KedroProject, pipeline: Pipeline, options: CompileOptions
 ) -> CompiledPipeline:
     """Compile an already selected ``pipeline`` (``options.filters`` are not applied again)."""
-    validate_run_id(options.run_id)
+    if options.run_id != TRIGGER_TIME_RUN_ID:
+        validate_run_id(options.run_id)
     params_word, params_file_text = _params_words(options.params)
     if not options.allow_unknown_params and project.parameters is not None:
         check_params(options.params or {}, project.parameters, f"project {project.package_name}")

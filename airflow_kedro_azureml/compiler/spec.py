@@ -20,6 +20,8 @@ STEP_PARAMS_PORT = "kedro_params"
 STEP_PARAMS_FILE_PORT = "kedro_params_file"
 DONE_PORT = "kedro_done"
 AFTER_PORT_PREFIX = "kedro_after_"
+# The run id of a job a native schedule fires: Azure ML writes each firing's time there.
+TRIGGER_TIME_RUN_ID = "${{creation_context.trigger_time}}"
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,16 @@ class CompiledPipeline:
     params_file_text: str | None = None
     """Params too long for a command line: their JSON text, which travels as the
     ``uri_file`` pipeline input ``params_file`` (``params_word`` is then ``{}``)."""
+
+    @property
+    def fires_on_schedule(self) -> bool:
+        """Whether this is a native schedule's job (its run id is each firing's time)."""
+        return self.run_id == TRIGGER_TIME_RUN_ID
+
+    @property
+    def asset_output_version(self) -> str | None:
+        """The version written data assets get: the run id, or Azure ML's next for a schedule."""
+        return None if self.fires_on_schedule else self.run_id
 
     @property
     def pipeline_inputs(self) -> dict[str, str]:

@@ -25,8 +25,17 @@ from typing import Any
 from airflow_kedro_azureml.compute import EXECUTE_MODULE
 from airflow_kedro_azureml.compute.arg_codec import decode_json, decode_value
 from airflow_kedro_azureml.compute.params_escaping import escape_interpolations
+from airflow_kedro_azureml.compute.run_time import (
+    RUN_PARAMS_KEY,
+    RUN_TIME_PARAM,
+    run_time,
+    save_version,
+)
 
 logger = logging.getLogger(EXECUTE_MODULE)
+# Each step says which nodes and run id it runs, at INFO, under any logging config that
+# does not name this logger itself (Kedro's default leaves unnamed loggers at WARNING).
+logger.setLevel(logging.INFO)
 DONE_FILE = "done"
 
 
@@ -53,6 +62,10 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--done", default=None, help="folder to mark when the step succeeded")
     arguments = parser.parse_args(argv)
+    try:
+        save_version(arguments.run_id)
+    except ValueError as error:
+        parser.error(f"--run-id: {error}")
     if arguments.params_file is not None:
         arguments.params = _read_params_file(parser, arguments.params_file)
     if not isinstance(arguments.params, dict):
@@ -84,19 +97,24 @@ def run_step(arguments: argparse.Namespace) -> dict[str, Any]:
     bootstrap_project(project_path)
     folders = {decode_value(name): folder for name, folder in arguments.input + arguments.output}
     node_names = [name for name in arguments.nodes.split(",") if name]
+    version = save_version(arguments.run_id)
+    runtime_params = {
+        **escape_interpolations(arguments.params),
+        RUN_PARAMS_KEY: {RUN_TIME_PARAM: run_time(arguments.run_id)},
+    }
     session = KedroSession.create(
         project_path=project_path,
         env=arguments.env,
-        runtime_params=escape_interpolations(arguments.params) or None,
+        runtime_params=runtime_params,
         save_on_close=False,
     )
-    _use_run_id_as_save_version(session, arguments.run_id)
+    _use_run_id_as_save_version(session, version)
     with session:
         logger.info(
             "Running step of pipeline %r: nodes %s, run id %s",
             arguments.pipeline,
             node_names,
-            arguments.run_id,
+            version,
         )
         return session.run(
             pipeline_names=[arguments.pipeline],
@@ -142,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.done:
         done = Path(arguments.done)
         done.mkdir(parents=True, exist_ok=True)
-        (done / DONE_FILE).write_text(arguments.run_id + "\n", encoding="utf-8")
+        (done / DONE_FILE).write_text(save_version(arguments.run_id) + "\n", encoding="utf-8")
     return 0
 
 

@@ -16,6 +16,7 @@ import os
 import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException
@@ -445,9 +446,23 @@ class AzureMLHook(BaseHook):
             return self.client.schedules.begin_disable(name).result()
 
     def delete_schedule(self, name: str) -> None:
-        """Delete schedule ``name``."""
+        """Delete schedule ``name`` (the jobs it fired stay)."""
         with translated_errors(f"delete schedule {name}"):
             self.client.schedules.begin_delete(name).result()
+
+    def trigger_schedule(self, name: str) -> str:
+        """Fire schedule ``name`` once now; the name of the job it created."""
+        with translated_errors(f"trigger schedule {name}"):
+            result = self.client.schedules.trigger(name)
+        return str(result.job_name)
+
+    def schedule_studio_url(self, name: str) -> str:
+        """The schedule's page in Azure ML studio."""
+        url = f"https://ml.azure.com/schedule/{quote(name)}/details/overview?wsid="
+        url += quote(self.workspace_arm_id, safe="/")
+        if self.settings.tenant_id:
+            url += f"&tid={quote(self.settings.tenant_id)}"
+        return url
 
     # -- Airflow UI -----------------------------------------------------------------------------
 

@@ -28,8 +28,16 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_kedro_azureml import DEFAULT_CONNECTION_ID
 from airflow_kedro_azureml.errors import KedroAzureMLError, TransientAzureMLError
 from airflow_kedro_azureml.hooks.azureml import AzureMLJobFailedException
+from airflow_kedro_azureml.identity import schedule_name_for, validate_schedule_name
 from airflow_kedro_azureml.job_watch import JobWatch
 from airflow_kedro_azureml.links import JOB_URL_XCOM_KEY, AzureMLJobLink
+from airflow_kedro_azureml.operators.schedule_task import (
+    ScheduleAction,
+    checked_schedule_arguments,
+    describe_dry_run,
+    run_schedule_action,
+)
+from airflow_kedro_azureml.schedules.spec import AzureMLSchedule
 from airflow_kedro_azureml.settings import (
     checked_poll_interval,
     checked_timeout,
@@ -76,6 +84,13 @@ class KedroAzureMLPipelineOperator(BaseOperator):
     :param timeout: the longest wait for the job (seconds or a timedelta), after which
         the job is canceled and the task fails. Airflow's ``execution_timeout`` also
         cancels the job, in both modes.
+    :param azureml_schedule: instead of running one job, create or update a native Azure
+        ML schedule that fires the pipeline: a ``CronSchedule``, a ``RecurrenceSchedule``
+        (``airflow_kedro_azureml.schedules``) or the name of a schedule under
+        ``schedules`` in azureml.yml. Every firing gets its own run id (its firing time).
+    :param schedule_name: the schedule's name; ``<dag_id>-<task_id>`` when unset.
+    :param schedule_action: ``create_or_update`` (the default with ``azureml_schedule``),
+        ``enable``, ``disable``, ``delete`` or ``trigger`` (fire once now).
     """
 
     template_fields: Sequence[str] = (
@@ -125,6 +140,9 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         deferrable: bool | None = None,
         timeout: timedelta | float | None = None,
         allow_unknown_params: bool = False,
+        azureml_schedule: AzureMLSchedule | str | None = None,
+        schedule_name: str | None = None,
+        schedule_action: ScheduleAction | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -150,6 +168,11 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.timeout = checked_timeout(timeout)
         self.allow_unknown_params = allow_unknown_params
+        self.azureml_schedule = azureml_schedule
+        self.schedule_action = checked_schedule_arguments(azureml_schedule, schedule_action)
+        self.schedule_name = validate_schedule_name(
+            schedule_name or schedule_name_for(self.dag_id, self.task_id), "schedule_name"
+        )
         self._local_job: LocalJob | None = None
         self._end_time: float | None = None
         self._job_name: str | None = None
@@ -172,6 +195,8 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             is_local = hook.settings.is_local
             run_id = self.run_id or self._run_id_from(context)
             project = self._open_project()
+        if self.schedule_action is not None:
+            return self._manage_schedule(context, hook, project, is_local)
         if is_local:
             return self._run_locally(context, hook, project, job_name, run_id)
         with _bad_input_fails_fast():
@@ -269,6 +294,37 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         )
         return compiled
 
+    # -- native schedules ---------------------------------------------------------------------
+
+    def _manage_schedule(
+        self, context: Context, hook: AzureMLHook, project: KedroProject, is_local: bool
+    ) -> str:
+        action, name = str(self.schedule_action), self.schedule_name
+        with _bad_input_fails_fast():
+            if is_local:
+                return describe_dry_run(self, project, action, name)
+            hook = self._workspace_hook(project)
+            hook.workspace  # noqa: B018 - validates the workspace before any request
+            return run_schedule_action(self, context, hook, project, action, name)
+
+    def _schedule_identity(self, compiled: CompiledPipeline) -> Any:
+        """How the schedule's jobs are named and labelled (nothing of one Airflow run)."""
+        from airflow_kedro_azureml.azure.pipeline_job import JobIdentity
+
+        tags = {
+            "airflow_dag_id": self.dag_id,
+            "airflow_task_id": self.task_id,
+            "kedro_pipeline": self.pipeline,
+            "kedro_env": self.env or "",
+            **{str(key): str(value) for key, value in self.job_tags.items()},
+        }
+        return JobIdentity(
+            experiment_name=self.experiment_name or compiled.experiment_name or self.dag_id,
+            display_name=self.display_name or f"{self.dag_id}.{self.task_id}",
+            description=self.description,
+            tags=tags,
+        )
+
     # -- local backend ------------------------------------------------------------------------
 
     def _run_locally(
@@ -320,6 +376,21 @@ class KedroAzureMLPipelineOperator(BaseOperator):
 
     # -- Azure ML -----------------------------------------------------------------------------
 
+    def _workspace_hook(self, project: KedroProject) -> AzureMLHook:
+        """The hook for Azure ML: azureml.yml fills in what the connection leaves unset."""
+        from airflow_kedro_azureml.connection import WorkspaceRef
+        from airflow_kedro_azureml.hooks.azureml import AzureMLHook
+
+        configured = project.config.workspace.resolve() if project.config.workspace else None
+        return AzureMLHook(
+            azureml_conn_id=self.azureml_conn_id,
+            workspace=None
+            if configured is None
+            else WorkspaceRef(
+                configured.subscription_id, configured.resource_group, configured.name
+            ),
+        )
+
     def _run_on_azure(
         self,
         context: Context,
@@ -329,19 +400,8 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         run_id: str,
     ) -> str:
         from airflow_kedro_azureml.azure.job_launch import submit_or_attach
-        from airflow_kedro_azureml.connection import WorkspaceRef
-        from airflow_kedro_azureml.hooks.azureml import AzureMLHook
 
-        configured = project.config.workspace.resolve() if project.config.workspace else None
-        # azureml.yml fills in what the connection leaves unset.
-        hook = AzureMLHook(
-            azureml_conn_id=self.azureml_conn_id,
-            workspace=None
-            if configured is None
-            else WorkspaceRef(
-                configured.subscription_id, configured.resource_group, configured.name
-            ),
-        )
+        hook = self._workspace_hook(project)
         ti = context["ti"]
         record = _TaskJobRecord(context)
         first_name, rerun_completed = record.starting_point(job_name)

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,7 @@ from airflow_kedro_azureml.testing.routes.run_history import RunHistoryRoutes
 from airflow_kedro_azureml.testing.routes.schedules import ScheduleRoutes
 from airflow_kedro_azureml.testing.routes.workspace import WorkspaceRoutes
 from airflow_kedro_azureml.testing.routing import Router
+from airflow_kedro_azureml.testing.schedule_clock import ScheduleClock
 from airflow_kedro_azureml.testing.server import EmulatorHttpServer
 from airflow_kedro_azureml.testing.state import (
     TERMINAL_JOB_STATUSES,
@@ -122,6 +124,7 @@ class AzureMLEmulator:
         self._processor: RequestProcessor | None = None
         self._workspace_routes: WorkspaceRoutes | None = None
         self._job_routes: JobRoutes | None = None
+        self._schedule_clock: ScheduleClock | None = None
         self.work_dir: Path = Path()
         self.ca_bundle: Path = Path()
 
@@ -207,6 +210,7 @@ class AzureMLEmulator:
         operations = OperationRoutes(context)
         self._workspace_routes = WorkspaceRoutes(context)
         self._job_routes = JobRoutes(context, operations)
+        self._schedule_clock = ScheduleClock(self._job_routes.create_from_schedule)
         self._identity_routes = IdentityRoutes(context)
         for group in (
             self._identity_routes,
@@ -214,7 +218,7 @@ class AzureMLEmulator:
             operations,
             AssetRoutes(context),
             self._job_routes,
-            ScheduleRoutes(context, operations),
+            ScheduleRoutes(context, operations, self._schedule_clock),
             RunHistoryRoutes(context),
             BlobRoutes(context),
         ):
@@ -468,13 +472,22 @@ class AzureMLEmulator:
             return None if body is None else copy.deepcopy(body)
 
     def trigger_schedule(self, name: str) -> str:
-        """Create (and run) a job from schedule ``name`` now, as its trigger would; return its name.
-
-        The emulator keeps no clock: schedules fire only when a test calls this.
-        """
+        """Fire schedule ``name`` once now (as ``schedules.trigger`` does); the job's name."""
         if self._job_routes is None or self._context is None:
             raise RuntimeError("start() the emulator first")
         return self._job_routes.create_from_schedule(name)
+
+    def advance_schedules(self, until: datetime) -> list[str]:
+        """Move the schedules' clock to ``until`` (aware): every enabled schedule fires at
+        each of its times up to then, oldest first; the names of the jobs made, in order.
+
+        The clock starts at the real time each schedule was created and only moves forward.
+        """
+        if self._schedule_clock is None:
+            raise RuntimeError("start() the emulator first")
+        with self.state.lock:
+            schedules = copy.deepcopy(self.state.schedules)
+        return self._schedule_clock.advance(until, schedules)
 
     def _require_executor(self) -> JobExecutor:
         if self._context is None or self._context.executor is None:

@@ -13,6 +13,30 @@ from airflow_kedro_azureml.testing.routes.operations import OperationRoutes
 from airflow_kedro_azureml.testing.routing import Router
 from airflow_kedro_azureml.testing.state import TERMINAL_JOB_STATUSES, system_data
 
+TRIGGER_TIME_MACRO = "${{creation_context.trigger_time}}"
+NAME_MACRO = "${{name}}"
+
+
+def trigger_time_text(moment: datetime) -> str:
+    """A firing time as the emulator writes it for the macro: ISO 8601, 7 decimals, ``Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+def resolve_schedule_macros(
+    properties: dict[str, Any], job_name: str, moment: datetime
+) -> dict[str, Any]:
+    """The job body of one firing: macros in string inputs and output paths filled in."""
+    for spec in (properties.get("inputs") or {}).values():
+        value = spec.get("value") if isinstance(spec, dict) else None
+        if isinstance(value, str) and TRIGGER_TIME_MACRO in value:
+            spec["value"] = value.replace(TRIGGER_TIME_MACRO, trigger_time_text(moment))
+    for spec in (properties.get("outputs") or {}).values():
+        uri = spec.get("uri") if isinstance(spec, dict) else None
+        if isinstance(uri, str) and NAME_MACRO in uri:
+            spec["uri"] = uri.replace(NAME_MACRO, job_name)
+    return properties
+
+
 # Fields a PUT on an existing job may change, as on the service.
 _MUTABLE_PROPERTIES = ("description", "displayName", "tags")
 
@@ -94,8 +118,13 @@ class JobRoutes:
             executor.launch(plan)
         return ApiResponse.json(201, answer)
 
-    def create_from_schedule(self, schedule_name: str) -> str:
-        """Create a job from a schedule's job definition, as its trigger would; return its name."""
+    def create_from_schedule(self, schedule_name: str, trigger_time: datetime | None = None) -> str:
+        """Create (and run) the job of one firing of a schedule; return its name.
+
+        As Azure ML does for a scheduled job, ``${{creation_context.trigger_time}}`` in
+        string inputs becomes the firing time and ``${{name}}`` in output paths the
+        job's name.
+        """
         with self.context.state.lock:
             schedule = copy.deepcopy(self.context.state.schedules.get(schedule_name))
         if schedule is None:
@@ -104,10 +133,10 @@ class JobRoutes:
         definition = action.get("jobDefinition")
         if not isinstance(definition, dict):
             raise ValueError(f"schedule {schedule_name!r} does not create a job")
-        properties = copy.deepcopy(definition)  # the job body's ``properties``
+        moment = (trigger_time or datetime.now(UTC)).astimezone(UTC)
+        name = f"{schedule_name}-{moment.strftime('%Y%m%d%H%M%S%f')}"
+        properties = resolve_schedule_macros(copy.deepcopy(definition), name, moment)
         properties.setdefault("properties", {})["azureml.ScheduleId"] = schedule_name
-        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
-        name = f"{schedule_name}-{stamp}"
         response = self.create_job(name, properties)
         if response.status >= 400:
             raise ValueError(f"schedule {schedule_name!r} made an invalid job: {response.body!r}")
