@@ -6,7 +6,9 @@ at module level; the compiler and the SDK are imported inside the commands.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +56,31 @@ def _common_options(function: Any) -> Any:
     return function
 
 
-def _open(project_path: Path, options: dict[str, Any]) -> Any:
+def _open(project_path: Path, options: dict[str, Any], run_id: str | None = None) -> Any:
+    """The project, its config resolved with the runtime params the steps will get."""
     from airflow_kedro_azureml.compiler.kedro_project import open_project
+    from airflow_kedro_azureml.compute.run_time import step_runtime_params
     from airflow_kedro_azureml.errors import KedroAzureMLError
 
     try:
-        return open_project(project_path, env=options["env"])
+        params = step_runtime_params(_params(options), run_id)
+        return open_project(project_path, env=options["env"], runtime_params=params)
     except KedroAzureMLError as error:
         raise click.ClickException(str(error)) from None
+    except ValueError as error:  # a --run-id that is not a save version
+        raise click.BadParameter(str(error), param_hint="--run-id") from None
+
+
+def _params(options: dict[str, Any]) -> dict[str, Any]:
+    try:
+        params = json.loads(options["params_json"])
+    except json.JSONDecodeError as error:
+        raise click.BadParameter(f"not JSON: {error}", param_hint="--params") from None
+    if not isinstance(params, dict):
+        raise click.BadParameter(
+            "must be a JSON object, e.g. '{\"factor\": 3}'", param_hint="--params"
+        )
+    return params
 
 
 def _run_id(options: dict[str, Any]) -> str:
@@ -77,10 +96,7 @@ def _compile(project_path: Path, options: dict[str, Any], project: Any = None) -
     from airflow_kedro_azureml.compiler.kedro_project import PipelineFilters
     from airflow_kedro_azureml.errors import KedroAzureMLError
 
-    try:
-        params = json.loads(options["params_json"])
-    except json.JSONDecodeError as error:
-        raise click.BadParameter(f"not JSON: {error}", param_hint="--params") from None
+    params = _params(options)
     filters = PipelineFilters(
         tags=_split(options["tags"]),
         node_names=_split(options["node_names"]),
@@ -90,14 +106,15 @@ def _compile(project_path: Path, options: dict[str, Any], project: Any = None) -
         to_outputs=_split(options["to_outputs"]),
         node_namespaces=_split(options["namespaces"]),
     )
-    project = project or _open(project_path, options)
+    run_id = _run_id(options)
+    project = project or _open(project_path, options, run_id)
     try:
         compiled = compile_pipeline(
             project,
             CompileOptions(
                 pipeline_name=options["pipeline"],
                 filters=filters,
-                run_id=_run_id(options),
+                run_id=run_id,
                 params=params,
                 node_grouping=options["node_grouping"],
                 allow_unknown_params=options["allow_unknown_params"],
@@ -105,6 +122,9 @@ def _compile(project_path: Path, options: dict[str, Any], project: Any = None) -
         )
     except KedroAzureMLError as error:
         raise click.ClickException(str(error)) from None
+    note = compiled.promotion_note()
+    if note:
+        click.echo(note, err=True)
     return project, compiled
 
 
@@ -117,7 +137,12 @@ def compile_command(metadata: Any, output: Path | None, **options: Any) -> None:
     from airflow_kedro_azureml.azure.job_yaml import to_yaml
     from airflow_kedro_azureml.azure.pipeline_job import write_params_file
 
-    _, compiled = _compile(Path(metadata.project_path), options)
+    if output is None:
+        # The YAML alone goes to stdout: Kedro's and this package's log lines go to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            _, compiled = _compile(Path(metadata.project_path), options)
+    else:
+        _, compiled = _compile(Path(metadata.project_path), options)
     target_dir = (output.parent if output else Path.cwd()).resolve()
     params_file = None
     if compiled.params_file_text is not None:
@@ -154,8 +179,8 @@ def run_local_command(
     from airflow_kedro_azureml.identity import local_job_name
     from airflow_kedro_azureml.local.job import LocalJob, LocalRunSettings
 
-    project = _open(Path(metadata.project_path), options)
     options["run_id"] = _run_id(options)
+    project = _open(Path(metadata.project_path), options, options["run_id"])
     settings = LocalRunSettings.for_project(
         project, max_parallel=max_parallel, fork_server=fork_server
     )

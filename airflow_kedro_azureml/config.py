@@ -141,6 +141,9 @@ class ExecutionConfig(_Strict):
     working_directory: str | None = None
     environment_variables: dict[str, str] = Field(default_factory=dict)
     node_grouping: NodeGrouping = "none"
+    # A local-path dataset one step writes and another reads travels as a step output;
+    # false makes it a compile error instead (for teams that wrap such datasets by hand).
+    promote_local_intermediates: bool = True
     experiment_name: str | None = None
     local: LocalBackendConfig = Field(default_factory=LocalBackendConfig)
 

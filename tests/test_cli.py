@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -62,6 +63,34 @@ def test_run_local_runs_every_step(toy_project: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Completed" in result.stdout
     assert (toy_project / "data" / "report.json" / RUN_ID / "report.json").exists()
+
+
+LOCAL_INTERMEDIATES = {
+    "raw": {"type": "json.JSONDataset", "filepath": "data/raw.json"},
+    "doubled": {
+        "type": "json.JSONDataset",
+        "filepath": "data/02_intermediate/doubled.json",
+        "versioned": True,
+    },
+    "summed": {"type": "pickle.PickleDataset", "filepath": "data/03_primary/summed.pkl"},
+    "report": {"type": "json.JSONDataset", "filepath": "data/report.json", "versioned": True},
+}
+
+
+@pytest.mark.timeout(300)
+def test_run_local_promotes_local_files_that_cross_steps(make_project) -> None:
+    project = make_project(catalog=LOCAL_INTERMEDIATES)
+    result = kedro(project, "azureml", "run-local", "-p", "toy", "--run-id", RUN_ID)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    assert "Local datasets that cross steps travel as step outputs: doubled, summed" in output
+    report = json.loads((project / "data" / "report.json" / RUN_ID / "report.json").read_text())
+    assert report["total"] == 12
+    runs = project / ".azureml-local" / "runs"
+    # doubled travelled through the writer's output folder, versioned by the run id
+    (written,) = [p for p in runs.rglob("doubled.json") if p.is_file()]
+    assert written.parent.name == RUN_ID
+    assert not (project / "data" / "02_intermediate").exists()  # not on the project's disk
 
 
 PIPELINE_PLUGIN_STYLE = {
@@ -129,3 +158,27 @@ def test_schedule_command_refuses_a_bad_schedule_before_any_request(make_project
     result = kedro(project, "azureml", "schedule", "-s", "monthly", "-p", "toy")
     assert result.returncode != 0
     assert "schedules.monthly" in result.stderr and "five fields" in result.stderr
+
+
+@pytest.mark.timeout(300)
+def test_runtime_params_resolve_in_azureml_yml_at_compile(make_project) -> None:
+    azureml = {
+        **DEFAULT_AZUREML,
+        "compute": {
+            "__default__": {"cluster_name": "${runtime_params:cluster,cpu-cluster}"},
+            "gpu": {"cluster_name": "gpu-cluster"},
+        },
+    }
+    project = make_project(azureml=azureml)
+
+    def default_compute(*extra: str) -> str:
+        result = kedro(
+            project, "azureml", "compile", "-p", "toy", "--run-id", RUN_ID, "-o", "job.yaml", *extra
+        )
+        assert result.returncode == 0, result.stderr
+        document = yaml.safe_load((project / "job.yaml").read_text())
+        return document["settings"]["default_compute"]
+
+    assert default_compute() == "azureml:cpu-cluster"
+    params = ["--params", '{"cluster": "big-cluster"}', "--allow-unknown-params"]
+    assert default_compute(*params) == "azureml:big-cluster"

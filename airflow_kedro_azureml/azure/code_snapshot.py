@@ -1,9 +1,10 @@
 """Build the code snapshot a pipeline job uploads: the project, minus what must not travel.
 
 Left out: the Kedro ``data/`` folder, virtualenvs, ``.git``, caches, local run
-folders, ``conf/local`` (where Kedro keeps credentials), and whatever the
-project's ``.amlignore`` lists (gitignore syntax: ``*``, ``**``, ``?``, a leading
-``/`` anchors to the root, a trailing ``/`` matches folders only, ``!`` re-includes).
+folders, ``conf/local`` (where Kedro keeps credentials), and whatever the project's
+``.gitignore`` and ``.amlignore`` list (gitignore rules, matched by pathspec; the
+``.amlignore`` comes last, so its ``!`` lines can bring back what ``.gitignore``
+leaves out). Only the project folder's own two files are read, not nested ones.
 
 Added: this package's ``compute/`` folder, whole, with the few root modules it
 needs (``COMPUTE_ROOT_MODULES``), under ``airflow_kedro_azureml/``, so the code
@@ -13,10 +14,7 @@ Azure ML environment needs only Kedro and the project's own dependencies.
 
 from __future__ import annotations
 
-import fnmatch
-import re
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 ALWAYS_EXCLUDED = (
@@ -46,59 +44,27 @@ COMPUTE_ROOT_MODULES = ("__init__.py", "errors.py", "datasets.py")
 LOCAL_CONF_PLACEHOLDER = "README-not-uploaded.txt"
 
 
-@dataclass(frozen=True)
-class _Rule:
-    regex: re.Pattern[str]
-    folders_only: bool
-    include: bool
-
-
-def _compile_rule(line: str) -> _Rule | None:
-    text = line.strip()
-    if not text or text.startswith("#"):
-        return None
-    include = text.startswith("!")
-    if include:
-        text = text[1:]
-    folders_only = text.endswith("/")
-    text = text.rstrip("/")
-    anchored = "/" in text
-    text = text.lstrip("/")
-    parts = []
-    for piece in re.split(r"(\*\*/|/\*\*|\*\*)", text):
-        if piece in ("**/", "/**", "**"):
-            parts.append("(?:.*/)?" if piece == "**/" else "(?:/.*)?" if piece == "/**" else ".*")
-        else:
-            parts.append(fnmatch.translate(piece)[4:-3].replace(".*", "[^/]*"))
-    body = "".join(parts)
-    prefix = "^" if anchored else "^(?:.*/)?"
-    return _Rule(re.compile(prefix + body + "$"), folders_only, include)
-
-
 class IgnoreRules:
-    """Decides which project paths stay out of the snapshot."""
+    """Decides which project paths stay out of the snapshot (gitignore rules, by pathspec)."""
 
     def __init__(self, patterns: list[str]) -> None:
-        self._rules = [rule for rule in map(_compile_rule, patterns) if rule is not None]
+        import pathspec
+
+        self._spec = pathspec.GitIgnoreSpec.from_lines(patterns)
 
     @classmethod
     def for_project(cls, code_dir: Path) -> IgnoreRules:
-        """The default exclusions plus the project's ``.amlignore``."""
+        """The default exclusions, then the project's ``.gitignore``, then its ``.amlignore``."""
         patterns = list(ALWAYS_EXCLUDED)
-        amlignore = code_dir / ".amlignore"
-        if amlignore.is_file():
-            patterns += amlignore.read_text(encoding="utf-8").splitlines()
+        for name in (".gitignore", ".amlignore"):
+            listed = code_dir / name
+            if listed.is_file():
+                patterns += listed.read_text(encoding="utf-8").splitlines()
         return cls(patterns)
 
     def excludes(self, relative: str, is_dir: bool) -> bool:
         """True when ``relative`` (a posix path inside the project) is left out."""
-        excluded = False
-        for rule in self._rules:
-            if rule.folders_only and not is_dir:
-                continue
-            if rule.regex.match(relative):
-                excluded = not rule.include
-        return excluded
+        return bool(self._spec.match_file(relative + "/" if is_dir else relative))
 
 
 def build_snapshot(code_dir: Path, target: Path) -> list[str]:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_kedro_azureml import statuses
 from airflow_kedro_azureml.azure.code_snapshot import build_snapshot
-from airflow_kedro_azureml.azure.submission import submit_compiled
+from airflow_kedro_azureml.azure.submission import check_environment, submit_compiled
 from airflow_kedro_azureml.errors import AzureMLRequestError, ConfigError, TransientAzureMLError
 from airflow_kedro_azureml.identity import next_job_name
 
@@ -61,11 +61,7 @@ def submit_or_attach(
     log: Any = logger,
 ) -> LaunchedJob:
     """Re-attach to the task run's current job, return its completed one, or submit a new one."""
-    if not compiled.environment and not compiled.image:
-        raise ConfigError(
-            "azureml.yml sets neither 'execution.environment' (an Azure ML environment, e.g. "
-            "'my-env@latest') nor 'execution.image' (a docker image); set one"
-        )
+    check_environment(compiled)
     name = first_name
     for _ in range(MAX_JOBS_PER_TASK_RUN):
         existing = hook.find_job_state(name)

@@ -44,6 +44,14 @@ def to_yaml(
     environment: Any = compiled.environment
     if compiled.image:
         environment = {"image": compiled.image}
+    elif compiled.project_environment is not None:
+        built = compiled.project_environment
+        environment = {
+            "name": built.name,
+            "version": built.version,
+            "image": built.base_image,
+            "conda_file": yaml.safe_load(built.conda_yaml),
+        }
     elif environment and not environment.startswith("azureml:"):
         environment = f"azureml:{environment}"
     jobs: dict[str, Any] = {}

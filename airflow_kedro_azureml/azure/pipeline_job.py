@@ -62,6 +62,16 @@ def to_pipeline_job(
     environment: Any = compiled.environment
     if compiled.image:
         environment = Environment(image=compiled.image)
+    elif compiled.project_environment is not None:
+        import yaml
+
+        built = compiled.project_environment
+        environment = Environment(
+            name=built.name,
+            version=built.version,
+            image=built.base_image,
+            conda_file=yaml.safe_load(built.conda_yaml),
+        )
     jobs: dict[str, Any] = {}
     for step in compiled.steps:
         target = compiled.computes[step.compute]

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from airflow_kedro_azureml.azure.code_snapshot import build_snapshot
 from airflow_kedro_azureml.azure.job_launch import check_computes
 from airflow_kedro_azureml.azure.job_schedule import FINGERPRINT_TAG, to_job_schedule
-from airflow_kedro_azureml.azure.submission import registered_pipeline_job
-from airflow_kedro_azureml.errors import ConfigError
+from airflow_kedro_azureml.azure.submission import check_environment, registered_pipeline_job
 from airflow_kedro_azureml.schedules.firing_times import (
     Recurrence,
     cron_firings,
@@ -63,10 +62,7 @@ def apply_schedule(
     """Create or update schedule ``name`` so it fires ``compiled`` on ``schedule``."""
     if not compiled.fires_on_schedule:
         raise ValueError("compile the pipeline with run_id=TRIGGER_TIME_RUN_ID for a schedule")
-    if not compiled.environment and not compiled.image:
-        raise ConfigError(
-            "azureml.yml sets neither 'execution.environment' nor 'execution.image'; set one"
-        )
+    check_environment(compiled)
     existing = hook.get_schedule(name)
     check_computes(hook, compiled)
     start_time = _start_time(schedule, existing)

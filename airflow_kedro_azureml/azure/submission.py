@@ -19,12 +19,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_kedro_azureml.azure.git_properties import git_properties
 from airflow_kedro_azureml.azure.pipeline_job import (
     JobIdentity,
     step_component,
     to_registered_pipeline_job,
 )
 from airflow_kedro_azureml.compiler.spec import CompiledPipeline
+from airflow_kedro_azureml.errors import ConfigError
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import PipelineJob
@@ -64,6 +66,18 @@ def pin_latest_assets(
     return replace(compiled, steps=tuple(steps)) if resolved else compiled
 
 
+def check_environment(compiled: CompiledPipeline) -> None:
+    """Raise ``ConfigError`` when the steps would have no environment to run in."""
+    if compiled.environment or compiled.image or compiled.project_environment:
+        return
+    raise ConfigError(
+        "azureml.yml sets neither 'execution.environment' (an Azure ML environment, e.g. "
+        "'my-env@latest') nor 'execution.image' (a docker image), and the project lists no "
+        "dependencies to build one from (requirements.txt, src/requirements.txt or "
+        "[project] dependencies in pyproject.toml); set one of them"
+    )
+
+
 def component_name(compiled: CompiledPipeline) -> str:
     """``kedro_<package>_<pipeline>``: one component name per project pipeline."""
     raw = f"kedro_{compiled.package_name or 'project'}_{compiled.pipeline_name}".lower()
@@ -85,7 +99,10 @@ def registered_pipeline_job(
     """
     if pin_assets:
         compiled = pin_latest_assets(compiled, hook.latest_data_version)
-    environment_id = hook.environment_arm_id(compiled.environment, compiled.image)
+    check_environment(compiled)
+    environment_id = hook.environment_arm_id(
+        compiled.environment, compiled.image, compiled.project_environment
+    )
     code_hash = snapshot_hash(code_dir)
     name = component_name(compiled)
     components = {
@@ -118,7 +135,10 @@ def registered_pipeline_job(
         for key, target in compiled.computes.items()
         if target.cluster
     }
-    return to_registered_pipeline_job(compiled, identity, component_ids, compute_ids)
+    job = to_registered_pipeline_job(compiled, identity, component_ids, compute_ids)
+    # The project's git state, so the SDK does not stamp its own working directory's.
+    job.properties.update(git_properties(compiled.code_directory))
+    return job
 
 
 def submit_compiled(

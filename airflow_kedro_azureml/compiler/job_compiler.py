@@ -7,8 +7,10 @@ Data between steps:
 - a dataset with no catalog entry (in memory) or an ``AzureMLPipelineDataset`` /
   ``AzureMLAssetDataset`` that one step writes and another reads travels as an
   Azure ML ``uri_folder`` output wired to the readers' inputs;
-- a catalog dataset on a local path that crosses steps is an error: on Azure ML
-  compute the reader would not see the writer's disk;
+- a catalog dataset on a local path that crosses steps travels the same way (it is
+  "promoted": same dataset type and versioning, its path moved into the mounted
+  folder on compute), or is an error when ``execution.promote_local_intermediates``
+  is false;
 - a dataset on a cloud path only orders the steps (a ``kedro_done`` output of
   the writer wired to a ``kedro_after_<step>`` input of the reader).
 """
@@ -31,6 +33,7 @@ from airflow_kedro_azureml.compiler.bindings import (
 from airflow_kedro_azureml.compiler.grouping import NodeView, group_nodes
 from airflow_kedro_azureml.compiler.kedro_project import DatasetInfo, KedroProject, PipelineFilters
 from airflow_kedro_azureml.compiler.params_check import check_params
+from airflow_kedro_azureml.compiler.project_environment import project_environment
 from airflow_kedro_azureml.compiler.spec import (
     AFTER_PORT_PREFIX,
     DONE_PORT,
@@ -44,6 +47,7 @@ from airflow_kedro_azureml.compiler.spec import (
     AssetBinding,
     CompiledPipeline,
     ComputeTarget,
+    ProjectEnvironment,
     StepSpec,
 )
 from airflow_kedro_azureml.compute import EXECUTE_MODULE
@@ -164,11 +168,22 @@ class _Compiler:
             code_directory=self.project.code_directory,
             environment=execution.environment,
             image=execution.image,
+            project_environment=self._project_environment(),
             environment_variables=dict(sorted(execution.environment_variables.items())),
             experiment_name=execution.experiment_name,
             package_name=self.project.package_name,
             params_file_text=self.params_file_text,
+            promoted=tuple(sorted(wiring.promoted)),
         )
+
+    def _project_environment(self) -> ProjectEnvironment | None:
+        """The project's own environment, when azureml.yml names no environment or image."""
+        execution = self.config.execution
+        if execution.environment or execution.image:
+            return None
+        from importlib.metadata import version
+
+        return project_environment(self.project.path, self.project.package_name, version("kedro"))
 
     # -- nodes ------------------------------------------------------------------------------
 
@@ -272,6 +287,13 @@ class _Compiler:
                         port = wiring.port_for(dataset, port_taken)
                         wiring.outputs[source_step].add(dataset)
                         wiring.data_inputs[step_index][dataset] = (source_step, port)
+                    elif info.is_local_file and self.config.execution.promote_local_intermediates:
+                        # Travels as the writer's output, in the same dataset type and path
+                        # name, rewritten into the mounted folder on compute.
+                        port = wiring.port_for(dataset, port_taken)
+                        wiring.outputs[source_step].add(dataset)
+                        wiring.data_inputs[step_index][dataset] = (source_step, port)
+                        wiring.promoted.add(dataset)
                     elif info.is_local_file:
                         problems.append(
                             f"dataset {dataset!r} ({info.type}, filepath {info.filepath!r}) is "
@@ -280,8 +302,9 @@ class _Compiler:
                             f"{names[step_index]!r} (node {node.name!r}); on Azure ML the reader "
                             "cannot see the writer's disk. Wrap it in "
                             "airflow_kedro_azureml.datasets.AzureMLPipelineDataset, give it a "
-                            "cloud path (abfs://...), or remove its catalog entry to pass it "
-                            "in memory"
+                            "cloud path (abfs://...), remove its catalog entry to pass it "
+                            "in memory, or set execution.promote_local_intermediates: true in "
+                            "azureml.yml to let it travel as a step output"
                         )
                     else:
                         wiring.after[step_index].add(source_step)
@@ -408,6 +431,7 @@ class _Wiring:
         self.asset_outputs: list[set[str]] = [set() for _ in range(step_count)]
         self.after: list[set[int]] = [set() for _ in range(step_count)]
         self.needs_done: list[bool] = [False] * step_count
+        self.promoted: set[str] = set()
 
     def port_for(self, dataset: str, taken: set[str]) -> str:
         if dataset not in self.ports:

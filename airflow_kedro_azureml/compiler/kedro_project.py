@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_kedro_azureml.compute.run_time import RUN_PARAMS_KEY
 from airflow_kedro_azureml.config import AzureMLConfig, load_config
 from airflow_kedro_azureml.errors import PipelineSelectionError, ProjectError
 
@@ -183,7 +184,12 @@ def open_project(
     env: str | None = None,
     runtime_params: dict[str, Any] | None = None,
 ) -> KedroProject:
-    """Bootstrap the Kedro project at ``project_path`` and read its config."""
+    """Bootstrap the Kedro project at ``project_path`` and read its config.
+
+    ``runtime_params`` are the params the steps will get: ``${runtime_params:...}`` in
+    azureml.yml and the catalog resolve with them, as on compute. The parameters
+    (to check the user's keys against) are read with the run's own params only.
+    """
     path = Path(project_path).expanduser().resolve()
     pyproject = path / "pyproject.toml"
     if not path.is_dir():
@@ -215,7 +221,7 @@ def open_project(
         env=env,
         config=config,
         catalog_config={k: v for k, v in catalog_config.items() if not k.startswith("_")},
-        parameters=_parameters_or_none(path, env, runtime_params),
+        parameters=_parameters_or_none(path, env, _run_params_only(runtime_params)),
     )
 
 
@@ -244,6 +250,13 @@ def _parameters_or_none(
         return _load_conf(path, env, runtime_params, "parameters")
     except ProjectError:
         return None
+
+
+def _run_params_only(runtime_params: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Of the steps' runtime params, the ones this package adds (the run time), not the user's."""
+    if not runtime_params or RUN_PARAMS_KEY not in runtime_params:
+        return None
+    return {RUN_PARAMS_KEY: runtime_params[RUN_PARAMS_KEY]}
 
 
 def _without_credentials(config: Any) -> Any:

@@ -74,6 +74,18 @@ class StepSpec:
 
 
 @dataclass(frozen=True)
+class ProjectEnvironment:
+    """An environment built from a project's dependencies (registered on first use)."""
+
+    name: str
+    version: str
+    base_image: str
+    conda_yaml: str
+    source: str
+    """Where the dependencies came from, for logs and errors."""
+
+
+@dataclass(frozen=True)
 class CompiledPipeline:
     """A whole Kedro pipeline compiled into one pipeline job's worth of steps."""
 
@@ -89,6 +101,10 @@ class CompiledPipeline:
     environment_variables: dict[str, str] = field(default_factory=dict)
     experiment_name: str | None = None
     package_name: str = ""
+    project_environment: ProjectEnvironment | None = None
+    """Built from the project's dependencies when azureml.yml names no environment or image."""
+    promoted: tuple[str, ...] = ()
+    """Catalog datasets on local paths that cross steps and travel as step outputs."""
     params_file_text: str | None = None
     """Params too long for a command line: their JSON text, which travels as the
     ``uri_file`` pipeline input ``params_file`` (``params_word`` is then ``{}``)."""
@@ -107,6 +123,16 @@ class CompiledPipeline:
     def pipeline_inputs(self) -> dict[str, str]:
         """Literal values of the pipeline job's inputs."""
         return {RUN_ID_INPUT: self.run_id, PARAMS_INPUT: self.params_word}
+
+    def promotion_note(self) -> str | None:
+        """The line that says which local datasets travel as step outputs (None: none do)."""
+        if not self.promoted:
+            return None
+        return (
+            "Local datasets that cross steps travel as step outputs: "
+            + ", ".join(self.promoted)
+            + " (set execution.promote_local_intermediates: false in azureml.yml to refuse this)"
+        )
 
     def step(self, name: str) -> StepSpec:
         """The step called ``name``."""

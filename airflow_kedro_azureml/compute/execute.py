@@ -24,13 +24,7 @@ from typing import Any
 
 from airflow_kedro_azureml.compute import EXECUTE_MODULE
 from airflow_kedro_azureml.compute.arg_codec import decode_json, decode_value
-from airflow_kedro_azureml.compute.params_escaping import escape_interpolations
-from airflow_kedro_azureml.compute.run_time import (
-    RUN_PARAMS_KEY,
-    RUN_TIME_PARAM,
-    run_time,
-    save_version,
-)
+from airflow_kedro_azureml.compute.run_time import save_version, step_runtime_params
 
 logger = logging.getLogger(EXECUTE_MODULE)
 # Each step says which nodes and run id it runs, at INFO, under any logging config that
@@ -98,10 +92,7 @@ def run_step(arguments: argparse.Namespace) -> dict[str, Any]:
     folders = {decode_value(name): folder for name, folder in arguments.input + arguments.output}
     node_names = [name for name in arguments.nodes.split(",") if name]
     version = save_version(arguments.run_id)
-    runtime_params = {
-        **escape_interpolations(arguments.params),
-        RUN_PARAMS_KEY: {RUN_TIME_PARAM: run_time(arguments.run_id)},
-    }
+    runtime_params = step_runtime_params(arguments.params, arguments.run_id)
     session = KedroSession.create(
         project_path=project_path,
         env=arguments.env,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 KEDRO_VERSION_FORMAT = "%Y-%m-%dT%H.%M.%S.%fZ"
 _SAVE_VERSION = re.compile(
@@ -76,3 +77,18 @@ def save_version(run_id: str) -> str:
 def run_time(run_id: str) -> str:
     """The time ``run_id`` encodes, as ISO 8601 in UTC (``2026-11-10T06:00:00+00:00``)."""
     return parse_moment(run_id).isoformat()
+
+
+def step_runtime_params(params: dict[str, Any], run_id: str | None) -> dict[str, Any]:
+    """The runtime params a step gives Kedro: the user's (kept as text) and the run time.
+
+    The compiler opens the project with the same, so azureml.yml and the catalog resolve
+    at compile as they will on compute. ``run_id`` None (a schedule's job, whose firing
+    time is not known yet) leaves the run time out.
+    """
+    from airflow_kedro_azureml.compute.params_escaping import escape_interpolations
+
+    merged: dict[str, Any] = dict(escape_interpolations(dict(params)))
+    if run_id is not None:
+        merged[RUN_PARAMS_KEY] = {RUN_TIME_PARAM: run_time(run_id)}
+    return merged

@@ -3,17 +3,20 @@
 A dataset that crosses steps is read from (or written to) the folder of the
 step input (or output) Azure ML binds to it: ``AzureMLPipelineDataset`` and
 ``AzureMLAssetDataset`` keep their wrapped file there; an in-memory dataset is
-pickled there. Everything else in the catalog is left as the project defines it.
+pickled there; a dataset on a local path (promoted by the compiler) is rebuilt
+from its catalog entry with its file moved there. Everything else in the catalog
+is left as the project defines it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
-from kedro.io import MemoryDataset
+from kedro.io import AbstractDataset, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from airflow_kedro_azureml.compute.datasets import FolderPickleDataset, _FolderDataset
@@ -22,7 +25,7 @@ from airflow_kedro_azureml.errors import StepRunError
 logger = logging.getLogger(__name__)
 
 
-def rewire_catalog(catalog: Any, folders: Mapping[str, str]) -> None:
+def rewire_catalog(catalog: Any, folders: Mapping[str, str], save_version: str | None) -> None:
     """Point each dataset in ``folders`` at its mounted folder, in place."""
     catalog_logger = logging.getLogger(type(catalog).__module__)
     previous = catalog_logger.level
@@ -35,13 +38,31 @@ def rewire_catalog(catalog: Any, folders: Mapping[str, str]) -> None:
             elif dataset is None or isinstance(dataset, MemoryDataset):
                 catalog[name] = FolderPickleDataset(folder)
             else:
-                raise StepRunError(
-                    f"dataset {name!r} is a {type(dataset).__name__}, which cannot be mounted "
-                    "from an Azure ML folder; recompile the job with this version of the package"
-                )
+                catalog[name] = _moved_into(catalog, name, dataset, folder, save_version)
             logger.info("Dataset %r uses folder %s", name, folder)
     finally:
         catalog_logger.setLevel(previous)
+
+
+def _moved_into(
+    catalog: Any, name: str, dataset: Any, folder: str, save_version: str | None
+) -> Any:
+    """A promoted dataset: the same type and options, its file (or folder) in ``folder``.
+
+    Rebuilt from its catalog entry with ``filepath`` (or ``path``) replaced by
+    ``folder/<the same file name>``; a versioned one keeps versioning, saving under the
+    run's version and loading the only version the folder holds.
+    """
+    config = catalog.config_resolver.resolve_pattern(name) or {}
+    key = next((k for k in ("filepath", "path") if k in config), None)
+    if key is None:
+        raise StepRunError(
+            f"dataset {name!r} is a {type(dataset).__name__} without a 'filepath' or 'path' in "
+            "its catalog entry, so it cannot be moved into the folder Azure ML mounted; "
+            "recompile the job with this version of the package"
+        )
+    moved = {**config, key: str(Path(folder) / PurePosixPath(str(config[key])).name)}
+    return AbstractDataset.from_config(name, moved, load_version=None, save_version=save_version)
 
 
 class _NodeFailureReporter:
@@ -68,7 +89,7 @@ class MountedFoldersRunner(SequentialRunner):
         only_missing_outputs: bool = False,
     ) -> dict[str, Any]:
         """Rewire the catalog, then run the nodes as ``SequentialRunner`` does."""
-        rewire_catalog(catalog, self._folders)
+        rewire_catalog(catalog, self._folders, run_id)
         if hook_manager is not None and not hook_manager.is_registered(_REPORTER):
             hook_manager.register(_REPORTER)
         return super().run(

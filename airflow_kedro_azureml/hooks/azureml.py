@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from azure.ai.ml.entities import Job, JobSchedule, PipelineJob
     from azure.core.credentials import TokenCredential
 
+    from airflow_kedro_azureml.compiler.spec import ProjectEnvironment
+
 
 # Seconds a cancel keeps trying; within the triggerer's 30 s budget for a kill.
 CANCEL_PATIENCE = 25.0
@@ -167,13 +169,22 @@ class AzureMLHook(BaseHook):
         """The ARM id of compute ``name`` (no request)."""
         return f"{self.workspace_arm_id}/computes/{name}"
 
-    def environment_arm_id(self, environment: str | None, image: str | None) -> str:
+    def environment_arm_id(
+        self,
+        environment: str | None,
+        image: str | None,
+        project_environment: ProjectEnvironment | None = None,
+    ) -> str:
         """The ARM id of a step environment, resolved once per submission.
 
         ``name@label`` (e.g. ``@latest``) costs one request; ``name:version`` and ARM
-        ids cost none; a docker ``image`` registers (or finds) an anonymous environment.
+        ids cost none; a docker ``image`` registers (or finds) an anonymous environment;
+        an environment built from the project's dependencies costs one lookup when the
+        workspace has its version, and registers it when not.
         """
         if not image and not environment:
+            if project_environment is not None:
+                return self._project_environment_arm_id(project_environment)
             raise ConfigError(
                 "azureml.yml sets neither 'execution.environment' nor 'execution.image'"
             )
@@ -199,10 +210,52 @@ class AzureMLHook(BaseHook):
                 return f"{self.workspace_arm_id}/environments/{name}/versions/{version}"
             return str(self.client.environments.get(name=reference, label="latest").id)
 
+    def _project_environment_arm_id(self, wanted: ProjectEnvironment) -> str:
+        from azure.ai.ml.entities import Environment
+
+        arm_id = f"{self.workspace_arm_id}/environments/{wanted.name}/versions/{wanted.version}"
+        label = f"environment {wanted.name}:{wanted.version} (from {wanted.source})"
+        with translated_errors(f"find or register {label}"):
+            if self._exists(lambda: self.client.environments.get(wanted.name, wanted.version)):
+                return arm_id
+            self.log.info("Registering %s on %s", label, wanted.base_image)
+            import yaml
+
+            registered = self.client.environments.create_or_update(
+                Environment(
+                    name=wanted.name,
+                    version=wanted.version,
+                    image=wanted.base_image,
+                    conda_file=yaml.safe_load(wanted.conda_yaml),
+                    description=f"Built by airflow-kedro-azureml from {wanted.source}",
+                )
+            )
+        return str(registered.id or arm_id)
+
     def latest_data_version(self, name: str) -> str:
-        """The version of data asset ``name`` labelled latest."""
+        """The latest version of data asset ``name`` (one request: the asset's container).
+
+        ``data.get(label="latest")`` would also GET that version; only its number is needed.
+        """
+        from azure.core.exceptions import ResourceNotFoundError
+
+        operations = self.client.data
         with translated_errors(f"get the latest version of data asset {name!r}"):
-            return str(self.client.data.get(name=name, label="latest").version)
+            try:
+                # Private SDK attribute: the data-container REST operations the SDK's own
+                # "latest" label resolution reads (azure/ai/ml/_utils/_asset_utils.py).
+                container = operations._container_operation.get(
+                    name=name,
+                    resource_group_name=str(self.workspace.resource_group),
+                    workspace_name=str(self.workspace.workspace_name),
+                )
+            except ResourceNotFoundError:
+                raise AzureMLRequestError(
+                    f"data asset {name!r} does not exist in workspace "
+                    f"{self.workspace.workspace_name!r}; register it (or pin a version that does)",
+                    status_code=404,
+                ) from None
+        return str(container.properties.latest_version)
 
     def component_versions(self, name: str) -> set[str]:
         """The versions of component ``name`` the workspace has (one listing)."""

@@ -194,7 +194,8 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             hook = AzureMLHook(azureml_conn_id=self.azureml_conn_id)
             is_local = hook.settings.is_local
             run_id = self.run_id or self._run_id_from(context)
-            project = self._open_project()
+            # A schedule's job learns its run time when it fires.
+            project = self._open_project(None if self.schedule_action else run_id)
         if self.schedule_action is not None:
             return self._manage_schedule(context, hook, project, is_local)
         if is_local:
@@ -257,10 +258,13 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             run_after=getattr(dag_run, "run_after", None),
         )
 
-    def _open_project(self) -> KedroProject:
+    def _open_project(self, run_id: str | None) -> KedroProject:
+        """The project, its config resolved with the runtime params the steps will get."""
         from airflow_kedro_azureml.compiler.kedro_project import open_project
+        from airflow_kedro_azureml.compute.run_time import step_runtime_params
 
-        return open_project(self.project_path, env=self.env, runtime_params=None)
+        params = step_runtime_params(self.kedro_params or {}, run_id)
+        return open_project(self.project_path, env=self.env, runtime_params=params)
 
     def _compile(self, project: KedroProject, run_id: str) -> CompiledPipeline:
         from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
@@ -292,6 +296,9 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             len(compiled.steps),
             run_id,
         )
+        note = compiled.promotion_note()
+        if note:
+            self.log.info("%s", note)
         return compiled
 
     # -- native schedules ---------------------------------------------------------------------

@@ -92,3 +92,99 @@ def test_ignore_rules_follow_gitignore_syntax() -> None:
     assert not rules.excludes("docs/x/draft12.md", is_dir=False)
     assert rules.excludes("deep/cache", is_dir=True)
     assert not rules.excludes("deep/cache", is_dir=False)
+
+
+STARTER_GITIGNORE = """
+# as in the spaceflights starter
+conf/**/*credentials*
+*.log
+info.log
+.ipynb_checkpoints/
+"""
+
+
+def test_the_projects_gitignore_is_honoured_and_amlignore_comes_last(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    make_tree(
+        project,
+        [
+            "pyproject.toml",
+            "src/pkg/nodes.py",
+            "conf/base/credentials.yml",
+            "conf/prod/my_credentials.yml",
+            "conf/base/catalog.yml",
+            "info.log",
+            "logs/run.log",
+            "keep/this.log",
+        ],
+    )
+    (project / ".gitignore").write_text(STARTER_GITIGNORE)
+    (project / ".amlignore").write_text("!keep/this.log\n")
+    target = tmp_path / "snapshot"
+    target.mkdir()
+    files = set(build_snapshot(project, target))
+    assert {"pyproject.toml", "src/pkg/nodes.py", "conf/base/catalog.yml", ".gitignore"} <= files
+    assert "keep/this.log" in files
+    for left_out in ("conf/base/credentials.yml", "conf/prod/my_credentials.yml", "info.log"):
+        assert left_out not in files
+
+
+def test_a_rewritten_log_does_not_change_the_code_hash(tmp_path: Path) -> None:
+    from airflow_kedro_azureml.azure.submission import snapshot_hash
+
+    project = tmp_path / "project"
+    make_tree(project, ["pyproject.toml", "src/pkg/nodes.py", "info.log"])
+    (project / ".gitignore").write_text("*.log\n")
+    hashes = []
+    for run in range(2):
+        (project / "info.log").write_text(f"local run {run}\n")
+        target = tmp_path / f"snapshot{run}"
+        target.mkdir()
+        build_snapshot(project, target)
+        hashes.append(snapshot_hash(target))
+    assert hashes[0] == hashes[1]
+
+
+def test_git_properties_describe_the_project_repository(tmp_path: Path) -> None:
+    import subprocess
+
+    from airflow_kedro_azureml.azure.git_properties import git_properties, without_credentials
+
+    outside = tmp_path / "not-a-repo"
+    outside.mkdir()
+    assert set(git_properties(outside).values()) == {""}
+    repo = tmp_path / "repo"
+    make_tree(repo, ["pyproject.toml"])
+
+    def git(*arguments: str) -> str:
+        done = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(repo),
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t.invalid",
+                *arguments,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    git("remote", "add", "origin", "https://someone:s3cret-token@dev.example.com/org/project.git")
+    git("add", ".")
+    git("commit", "-q", "-m", "first")
+    properties = git_properties(repo)
+    assert properties == {
+        "mlflow.source.git.repoURL": "https://dev.example.com/org/project.git",
+        "mlflow.source.git.branch": "main",
+        "mlflow.source.git.commit": git("rev-parse", "HEAD"),
+        "azureml.git.dirty": "False",
+    }
+    (repo / "new.py").write_text("x = 1\n")
+    assert git_properties(repo)["azureml.git.dirty"] == "True"
+    assert without_credentials("git@dev.example.com:org/p.git") == "git@dev.example.com:org/p.git"

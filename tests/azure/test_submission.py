@@ -56,6 +56,10 @@ def test_warm_submission_sends_no_component_and_no_code(
     body = azureml_emulator.requests(method="PUT", path_regex=r"/jobs/job_warm$")[0].json
     name = component_name(compiled)
     assert all(name in step["componentId"] for step in body["properties"]["jobs"].values())
+    # The project is in no git repository: the job says so, and carries nothing about the
+    # repository the submitting process runs in (this test runs inside one).
+    git = {k: v for k, v in body["properties"]["properties"].items() if "git" in k}
+    assert set(git.values()) == {""} and "mlflow.source.git.commit" in git
 
 
 @pytest.mark.timeout(300)
@@ -138,6 +142,7 @@ def test_a_job_writes_a_data_asset_that_the_next_job_reads(
     build_snapshot(project, code)
     consume = compiled.steps[0]
     assert consume.asset_inputs[0].asset_version is None  # latest
+    azureml_emulator.reset_requests()
     submit_compiled(
         azureml_emulator.hook(),
         compiled,
@@ -153,3 +158,61 @@ def test_a_job_writes_a_data_asset_that_the_next_job_reads(
     job_put = azureml_emulator.requests(method="PUT", path_regex=r"/jobs/job_consume$")[0]
     inputs = job_put.json["properties"]["jobs"]["total_node"]["inputs"]
     assert inputs["numbers"]["uri"].endswith(f"numbers/versions/{RUN_ID}")  # pinned, not @latest
+    # One request found the latest version: the asset's container, not the version too.
+    assert [
+        r.path.rsplit("/", 2)[-2:] for r in azureml_emulator.requests(path_regex=r"/data/")
+    ] == [["data", "numbers"]]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.azureml_emulator(computes=["cpu-cluster", "gpu-cluster"])
+def test_local_files_that_cross_steps_travel_between_steps_on_azure_ml(
+    azureml_emulator, make_project: Callable[..., Path], tmp_path: Path
+) -> None:
+    catalog = {
+        **CATALOG,
+        "doubled": {
+            "type": "json.JSONDataset",
+            "filepath": "data/02_intermediate/doubled.json",
+            "versioned": True,
+        },
+        "summed": {"type": "pickle.PickleDataset", "filepath": "data/03_primary/summed.pkl"},
+        "report": {"type": "json.JSONDataset", "filepath": "data/report.json"},
+    }
+    project = make_project(catalog=catalog)
+    compiled, _ = submit(azureml_emulator, project, tmp_path, "job_promoted")
+    assert compiled.promoted == ("doubled", "summed")
+    assert azureml_emulator.wait_for_job("job_promoted", timeout=120) == "Completed", (
+        azureml_emulator.job_log("job_promoted")
+    )
+    run_dir = azureml_emulator.job_run_dir("job_promoted")
+    written = run_dir / "double_node" / "outputs" / "doubled" / "doubled.json" / RUN_ID
+    assert json.loads((written / "doubled.json").read_text()) == [2, 4, 6]
+    assert (run_dir / "total_node" / "outputs" / "summed" / "summed.pkl").is_file()
+    report = azureml_emulator.job_code_dir("job_promoted") / "data" / "report.json"
+    assert json.loads(report.read_text())["total"] == 12
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.azureml_emulator(computes=["cpu-cluster", "gpu-cluster"], execute_jobs=False)
+def test_the_project_environment_is_registered_once_and_then_found(
+    azureml_emulator, make_project: Callable[..., Path], tmp_path: Path
+) -> None:
+    from tests.conftest import DEFAULT_AZUREML
+
+    project = make_project(catalog=CATALOG, azureml={**DEFAULT_AZUREML, "execution": {}})
+    (project / "requirements.txt").write_text("pandas>=2.2\nairflow-kedro-azureml\n")
+    compiled, _ = submit(azureml_emulator, project, tmp_path, "job_env_cold")
+    built = compiled.project_environment
+    assert built is not None
+    path = rf"/environments/{built.name}/versions/{built.version}$"
+    (put,) = azureml_emulator.requests(method="PUT", path_regex=path)
+    assert "airflow" not in put.json["properties"]["condaFile"]
+    components = azureml_emulator.requests(method="PUT", path_regex=r"/components/")
+    environments = {c.json["properties"]["componentSpec"]["environment"] for c in components}
+    assert len(components) == 3
+    suffix = f"/environments/{built.name}/versions/{built.version}"
+    assert len(environments) == 1 and environments.pop().endswith(suffix)
+    submit(azureml_emulator, project, tmp_path, "job_env_warm")
+    assert azureml_emulator.requests(method="PUT", path_regex=path) == []
+    assert len(azureml_emulator.requests(method="GET", path_regex=path)) == 1

@@ -12,6 +12,7 @@ from airflow_kedro_azureml.azure.job_yaml import to_yaml
 from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
 from airflow_kedro_azureml.compiler.kedro_project import PipelineFilters, open_project
 from airflow_kedro_azureml.errors import CompileError, ParamsError, PipelineSelectionError
+from tests.conftest import DEFAULT_AZUREML
 
 GOLDEN = Path(__file__).parent / "golden" / "toy_job.yaml"
 RUN_ID = "2026-11-10T06.00.00.000Z"
@@ -109,18 +110,36 @@ def test_free_memory_input_is_refused(toy_project: Path) -> None:
         )
 
 
-def test_local_file_crossing_steps_is_a_compile_error(make_project: Callable[..., Path]) -> None:
-    catalog = {
-        "raw": {"type": "json.JSONDataset", "filepath": "data/raw.json"},
-        "doubled": {"type": "json.JSONDataset", "filepath": "data/doubled.json"},
-    }
-    project = make_project(catalog=catalog)
+LOCAL_INTERMEDIATES = {
+    "raw": {"type": "json.JSONDataset", "filepath": "data/raw.json"},
+    "doubled": {"type": "json.JSONDataset", "filepath": "data/02_intermediate/doubled.json"},
+}
+
+
+def test_local_file_crossing_steps_travels_as_a_step_output(
+    make_project: Callable[..., Path],
+) -> None:
+    compiled = _compile(make_project(catalog=LOCAL_INTERMEDIATES), pipeline_name="toy")
+    assert compiled.promoted == ("doubled",)
+    double, total, report = compiled.steps
+    assert "doubled" in double.outputs
+    assert total.input_bindings["doubled"] == "${{parent.jobs.double_node.outputs.doubled}}"
+    assert report.input_bindings["doubled"] == "${{parent.jobs.double_node.outputs.doubled}}"
+    assert "--input doubled ${{inputs.doubled}}" in total.command
+
+
+def test_local_file_crossing_steps_is_an_error_when_promotion_is_off(
+    make_project: Callable[..., Path],
+) -> None:
+    azureml = {**DEFAULT_AZUREML, "execution": {**DEFAULT_AZUREML["execution"]}}
+    azureml["execution"]["promote_local_intermediates"] = False
+    project = make_project(catalog=LOCAL_INTERMEDIATES, azureml=azureml)
     with pytest.raises(CompileError) as caught:
         _compile(project, pipeline_name="toy")
     message = str(caught.value)
-    assert "'doubled'" in message and "data/doubled.json" in message
+    assert "'doubled'" in message and "data/02_intermediate/doubled.json" in message
     assert "double_node" in message and "total_node" in message
-    assert "AzureMLPipelineDataset" in message
+    assert "AzureMLPipelineDataset" in message and "promote_local_intermediates" in message
 
 
 def test_pipeline_dataset_crossing_steps_is_wired(make_project: Callable[..., Path]) -> None:
