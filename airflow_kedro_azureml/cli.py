@@ -128,6 +128,12 @@ def _compile(project_path: Path, options: dict[str, Any], project: Any = None) -
     return project, compiled
 
 
+def _local_files_warning(compiled: Any) -> None:
+    report = compiled.local_files_report()
+    if report is not None:
+        click.echo(f"Warning: {report}", err=True)
+
+
 @azureml.command(name="compile")
 @_common_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
@@ -143,6 +149,9 @@ def compile_command(metadata: Any, output: Path | None, **options: Any) -> None:
             _, compiled = _compile(Path(metadata.project_path), options)
     else:
         _, compiled = _compile(Path(metadata.project_path), options)
+    report = compiled.local_files_report()
+    if report is not None:
+        raise click.ClickException(report)
     target_dir = (output.parent if output else Path.cwd()).resolve()
     params_file = None
     if compiled.params_file_text is not None:
@@ -193,6 +202,7 @@ def run_local_command(
         on_progress=click.echo,
     )
     compiled = job.compile(lambda: _compile(Path(metadata.project_path), options, project)[1])
+    _local_files_warning(compiled)
     try:
         outcome = job.run(compiled)
     except KedroAzureMLError as error:

@@ -24,10 +24,27 @@ def kedro(project: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# What the toy project reads and writes, placed where Azure ML compute has and keeps it.
+AZURE_READY = {
+    "raw": {"type": "json.JSONDataset", "filepath": "inputs/raw.json"},
+    "report": {
+        "type": "airflow_kedro_azureml.datasets.AzureMLPipelineDataset",
+        "root_dir": "data",
+        "dataset": {"type": "json.JSONDataset", "filepath": "report.json"},
+    },
+}
+
+
+@pytest.fixture
+def azure_ready_project(make_project) -> Path:
+    return make_project(catalog=AZURE_READY)
+
+
 @pytest.mark.timeout(300)
-def test_compile_writes_yaml_that_load_job_reads(toy_project: Path) -> None:
+def test_compile_writes_yaml_that_load_job_reads(azure_ready_project: Path) -> None:
     from azure.ai.ml import load_job
 
+    toy_project = azure_ready_project
     result = kedro(
         toy_project,
         "azureml",
@@ -169,7 +186,7 @@ def test_runtime_params_resolve_in_azureml_yml_at_compile(make_project) -> None:
             "gpu": {"cluster_name": "gpu-cluster"},
         },
     }
-    project = make_project(azureml=azureml)
+    project = make_project(azureml=azureml, catalog=AZURE_READY)
 
     def default_compute(*extra: str) -> str:
         result = kedro(
@@ -182,3 +199,47 @@ def test_runtime_params_resolve_in_azureml_yml_at_compile(make_project) -> None:
     assert default_compute() == "azureml:cpu-cluster"
     params = ["--params", '{"cluster": "big-cluster"}', "--allow-unknown-params"]
     assert default_compute(*params) == "azureml:big-cluster"
+
+
+@pytest.mark.timeout(300)
+def test_compile_refuses_local_files_azure_ml_lacks_and_run_local_warns_the_same(
+    toy_project: Path,
+) -> None:
+    compiled = kedro(toy_project, "azureml", "compile", "-p", "toy", "-o", "job.yaml")
+    assert compiled.returncode != 0
+    assert not (toy_project / "job.yaml").exists()
+    words = [
+        "On Azure ML these local files would be missing or lost:",
+        "input 'raw' (data/raw.json) of step 'double_node': no step of this job writes it",
+        "output 'report' (data/report.json) of step 'report_node': written to the",
+    ]
+    for line in words:
+        assert line in compiled.stderr, compiled.stderr[-3000:]
+    ran = kedro(toy_project, "azureml", "run-local", "-p", "toy", "--run-id", RUN_ID)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    for line in words:
+        assert line in ran.stderr, ran.stderr[-3000:]
+
+
+@pytest.mark.timeout(600)
+def test_the_examples_training_alone_needs_model_input_table_from_elsewhere(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    example = Path(__file__).resolve().parents[1] / "dags_examples" / "demand_forecasting"
+    project = tmp_path / "demand_forecasting"
+    shutil.copytree(example, project, ignore=shutil.ignore_patterns(".azureml-local", "0[2-8]_*"))
+    compiled = kedro(project, "azureml", "compile", "-p", "training", "-o", "job.yaml")
+    assert compiled.returncode != 0
+    words = (
+        "input 'model_input_table' (data/05_model_input/model_input_table.parquet) of step "
+        "'select_training_window': no step of this job writes it"
+    )
+    assert words in compiled.stderr, compiled.stderr[-3000:]
+    # Locally the file is on disk once data_processing ran: run-local works, and warns.
+    prepared = kedro(project, "run", "--pipeline", "data_processing")
+    assert prepared.returncode == 0, prepared.stderr[-3000:]
+    ran = kedro(project, "azureml", "run-local", "-p", "training", "--run-id", RUN_ID)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert words in ran.stderr

@@ -17,54 +17,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-ALWAYS_EXCLUDED = (
-    ".git/",
-    ".venv/",
-    "venv/",
-    ".env/",
-    "__pycache__/",
-    "*.pyc",
-    ".azureml-local/",
-    "/data/",
-    "/conf/local/*",
-    "/logs/",
-    "/sessions/",
-    ".ipynb_checkpoints/",
-    ".pytest_cache/",
-    ".ruff_cache/",
-    ".mypy_cache/",
-    "node_modules/",
-    "mlruns/",
-    ".amlignore",
-)
+from airflow_kedro_azureml.snapshot_rules import IgnoreRules
+
 PACKAGE_DIR = "airflow_kedro_azureml"
 COMPUTE_DIR = "compute"
 # The package root (light by design), the error family, and the catalog path of the datasets.
 COMPUTE_ROOT_MODULES = ("__init__.py", "errors.py", "datasets.py")
 LOCAL_CONF_PLACEHOLDER = "README-not-uploaded.txt"
-
-
-class IgnoreRules:
-    """Decides which project paths stay out of the snapshot (gitignore rules, by pathspec)."""
-
-    def __init__(self, patterns: list[str]) -> None:
-        import pathspec
-
-        self._spec = pathspec.GitIgnoreSpec.from_lines(patterns)
-
-    @classmethod
-    def for_project(cls, code_dir: Path) -> IgnoreRules:
-        """The default exclusions, then the project's ``.gitignore``, then its ``.amlignore``."""
-        patterns = list(ALWAYS_EXCLUDED)
-        for name in (".gitignore", ".amlignore"):
-            listed = code_dir / name
-            if listed.is_file():
-                patterns += listed.read_text(encoding="utf-8").splitlines()
-        return cls(patterns)
-
-    def excludes(self, relative: str, is_dir: bool) -> bool:
-        """True when ``relative`` (a posix path inside the project) is left out."""
-        return bool(self._spec.match_file(relative + "/" if is_dir else relative))
 
 
 def build_snapshot(code_dir: Path, target: Path) -> list[str]:
@@ -73,7 +32,7 @@ def build_snapshot(code_dir: Path, target: Path) -> list[str]:
     copied: list[str] = []
     for source in sorted(code_dir.rglob("*")):
         relative = source.relative_to(code_dir).as_posix()
-        if _excluded(rules, relative, source):
+        if rules.excluded_with_parents(relative, source.is_dir()):
             continue
         if source.is_dir() or not source.is_file():
             continue
@@ -112,12 +71,3 @@ def compute_side_modules() -> list[str]:
     compute = Path(__file__).resolve().parents[1] / COMPUTE_DIR
     modules = sorted(path.relative_to(compute.parent).as_posix() for path in compute.glob("*.py"))
     return [*COMPUTE_ROOT_MODULES, *modules]
-
-
-def _excluded(rules: IgnoreRules, relative: str, source: Path) -> bool:
-    """A path is out when it, or any folder above it, is excluded."""
-    parts = relative.split("/")
-    for depth in range(1, len(parts)):
-        if rules.excludes("/".join(parts[:depth]), is_dir=True):
-            return True
-    return rules.excludes(relative, is_dir=source.is_dir())

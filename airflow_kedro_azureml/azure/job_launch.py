@@ -27,7 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_kedro_azureml import statuses
 from airflow_kedro_azureml.azure.code_snapshot import build_snapshot
-from airflow_kedro_azureml.azure.submission import check_environment, submit_compiled
+from airflow_kedro_azureml.azure.submission import (
+    check_environment,
+    check_local_files,
+    submit_compiled,
+)
 from airflow_kedro_azureml.errors import AzureMLRequestError, ConfigError, TransientAzureMLError
 from airflow_kedro_azureml.identity import next_job_name
 
@@ -62,6 +66,7 @@ def submit_or_attach(
 ) -> LaunchedJob:
     """Re-attach to the task run's current job, return its completed one, or submit a new one."""
     check_environment(compiled)
+    check_local_files(compiled)
     name = first_name
     for _ in range(MAX_JOBS_PER_TASK_RUN):
         existing = hook.find_job_state(name)

@@ -20,7 +20,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from airflow_kedro_azureml.azure.code_snapshot import build_snapshot
 from airflow_kedro_azureml.azure.job_launch import check_computes
 from airflow_kedro_azureml.azure.job_schedule import FINGERPRINT_TAG, to_job_schedule
-from airflow_kedro_azureml.azure.submission import check_environment, registered_pipeline_job
+from airflow_kedro_azureml.azure.submission import (
+    check_environment,
+    check_local_files,
+    registered_pipeline_job,
+)
 from airflow_kedro_azureml.schedules.firing_times import (
     Recurrence,
     cron_firings,
@@ -63,6 +67,7 @@ def apply_schedule(
     if not compiled.fires_on_schedule:
         raise ValueError("compile the pipeline with run_id=TRIGGER_TIME_RUN_ID for a schedule")
     check_environment(compiled)
+    check_local_files(compiled)
     existing = hook.get_schedule(name)
     check_computes(hook, compiled)
     start_time = _start_time(schedule, existing)

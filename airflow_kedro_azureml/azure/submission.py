@@ -26,7 +26,7 @@ from airflow_kedro_azureml.azure.pipeline_job import (
     to_registered_pipeline_job,
 )
 from airflow_kedro_azureml.compiler.spec import CompiledPipeline
-from airflow_kedro_azureml.errors import ConfigError
+from airflow_kedro_azureml.errors import CompileError, ConfigError
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import PipelineJob
@@ -76,6 +76,13 @@ def check_environment(compiled: CompiledPipeline) -> None:
         "dependencies to build one from (requirements.txt, src/requirements.txt or "
         "[project] dependencies in pyproject.toml); set one of them"
     )
+
+
+def check_local_files(compiled: CompiledPipeline) -> None:
+    """Raise ``CompileError`` naming the local files Azure ML compute would lack or lose."""
+    report = compiled.local_files_report()
+    if report is not None:
+        raise CompileError(report + " Nothing was submitted.")
 
 
 def component_name(compiled: CompiledPipeline) -> str:

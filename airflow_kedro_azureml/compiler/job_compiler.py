@@ -47,6 +47,7 @@ from airflow_kedro_azureml.compiler.spec import (
     AssetBinding,
     CompiledPipeline,
     ComputeTarget,
+    LocalFile,
     ProjectEnvironment,
     StepSpec,
 )
@@ -55,6 +56,7 @@ from airflow_kedro_azureml.compute.arg_codec import encode_json, encode_value, j
 from airflow_kedro_azureml.config import DEFAULT
 from airflow_kedro_azureml.errors import CompileError, ParamsError
 from airflow_kedro_azureml.identity import validate_run_id
+from airflow_kedro_azureml.snapshot_rules import IgnoreRules
 
 if TYPE_CHECKING:
     from kedro.pipeline import Pipeline
@@ -133,6 +135,7 @@ class _Compiler:
         self.config = project.config
         self.nodes = list(pipeline.nodes)
         self._info: dict[str, DatasetInfo] = {}
+        self._snapshot_rules: IgnoreRules | None = None
 
     def info(self, dataset: str) -> DatasetInfo:
         if dataset not in self._info:
@@ -174,7 +177,35 @@ class _Compiler:
             package_name=self.project.package_name,
             params_file_text=self.params_file_text,
             promoted=tuple(sorted(wiring.promoted)),
+            local_files=tuple(
+                LocalFile(dataset, path, role, names[step])
+                for dataset, path, role, step in wiring.local_files
+            ),
         )
+
+    def _local_path(self, info: DatasetInfo) -> str | None:
+        """Where an input lives on the local disk (None: in memory, an asset, a cloud path)."""
+        if info.is_asset or info.is_memory:
+            return None
+        if info.is_folder_wrapped:
+            inner = info.config.get("dataset")
+            filepath = inner.get("filepath") if isinstance(inner, dict) else None
+            root = str(info.config.get("root_dir", "data"))
+            return f"{root}/{filepath}" if filepath else root
+        return info.filepath if info.is_local_file else None
+
+    def _travels_in_snapshot(self, local: str) -> bool:
+        """Whether a local path is inside the code folder and not left out of its snapshot."""
+        code = self.project.code_directory
+        path = Path(local.removeprefix("file://"))
+        absolute = path if path.is_absolute() else (self.project.path / path)
+        try:
+            relative = absolute.resolve().relative_to(code)
+        except ValueError:
+            return False
+        if self._snapshot_rules is None:
+            self._snapshot_rules = IgnoreRules.for_project(code)
+        return not self._snapshot_rules.excluded_with_parents(relative.as_posix(), is_dir=False)
 
     def _project_environment(self) -> ProjectEnvironment | None:
         """The project's own environment, when azureml.yml names no environment or image."""
@@ -319,6 +350,14 @@ class _Compiler:
             raise CompileError(
                 "local files cannot cross Azure ML steps:\n  - " + "\n  - ".join(problems)
             )
+        read = {dataset for node in self.nodes for dataset in node.inputs}
+        for step_index, members in enumerate(groups):
+            for member in members:
+                for dataset in self.nodes[member].outputs:
+                    info = self.info(dataset)
+                    if dataset not in read and info.is_local_file and not info.is_folder_wrapped:
+                        local = str(info.filepath)
+                        wiring.local_files.append((dataset, local, "output", step_index))
         for step_index in range(len(groups)):
             data_sources = {source for source, _ in wiring.data_inputs[step_index].values()}
             wiring.after[step_index] -= data_sources
@@ -335,6 +374,11 @@ class _Compiler:
         problems: list[str],
     ) -> None:
         info = self.info(dataset)
+        local = self._local_path(info)
+        known = {(item[0], item[2]) for item in wiring.local_files}
+        reported = local is None or (dataset, "input") in known
+        if not reported and not self._travels_in_snapshot(str(local)):
+            wiring.local_files.append((dataset, str(local), "input", step_index))
         if info.is_memory:
             problems.append(
                 f"dataset {dataset!r} is an input of the pipeline but has no catalog entry, "
@@ -432,6 +476,8 @@ class _Wiring:
         self.after: list[set[int]] = [set() for _ in range(step_count)]
         self.needs_done: list[bool] = [False] * step_count
         self.promoted: set[str] = set()
+        # (dataset, local path, "input" or "output", step index)
+        self.local_files: list[tuple[str, str, str, int]] = []
 
     def port_for(self, dataset: str, taken: set[str]) -> str:
         if dataset not in self.ports:

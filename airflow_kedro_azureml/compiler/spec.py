@@ -74,6 +74,37 @@ class StepSpec:
 
 
 @dataclass(frozen=True)
+class LocalFile:
+    """A dataset on a local path that Azure ML compute would lack (input) or lose (output)."""
+
+    dataset: str
+    path: str
+    role: str
+    """``input``: no step of the job writes it and the code snapshot leaves it out;
+    ``output``: no step reads it, and the compute's disk is gone when the step ends."""
+    step: str
+
+    def describe(self) -> str:
+        """One line naming the dataset, its path and what goes wrong."""
+        if self.role == "input":
+            return (
+                f"input {self.dataset!r} ({self.path}) of step {self.step!r}: no step of this "
+                "job writes it, and the code snapshot leaves it out"
+            )
+        return (
+            f"output {self.dataset!r} ({self.path}) of step {self.step!r}: written to the "
+            "compute's disk, lost when the step ends"
+        )
+
+
+LOCAL_FILES_WAYS_OUT = (
+    "Ways out: wrap it in airflow_kedro_azureml.datasets.AzureMLAssetDataset (a data asset) "
+    "or AzureMLPipelineDataset (an output kept with the job), give it a cloud path "
+    "(abfs://...), or run the pipeline that produces it in the same job."
+)
+
+
+@dataclass(frozen=True)
 class ProjectEnvironment:
     """An environment built from a project's dependencies (registered on first use)."""
 
@@ -105,6 +136,8 @@ class CompiledPipeline:
     """Built from the project's dependencies when azureml.yml names no environment or image."""
     promoted: tuple[str, ...] = ()
     """Catalog datasets on local paths that cross steps and travel as step outputs."""
+    local_files: tuple[LocalFile, ...] = ()
+    """Local-path datasets that Azure ML compute would lack or lose."""
     params_file_text: str | None = None
     """Params too long for a command line: their JSON text, which travels as the
     ``uri_file`` pipeline input ``params_file`` (``params_word`` is then ``{}``)."""
@@ -132,6 +165,15 @@ class CompiledPipeline:
             "Local datasets that cross steps travel as step outputs: "
             + ", ".join(self.promoted)
             + " (set execution.promote_local_intermediates: false in azureml.yml to refuse this)"
+        )
+
+    def local_files_report(self) -> str | None:
+        """The same words for the Azure backend's error and the local backend's warning."""
+        if not self.local_files:
+            return None
+        lines = "\n  - ".join(item.describe() for item in self.local_files)
+        return f"On Azure ML these local files would be missing or lost:\n  - {lines}\n" + (
+            LOCAL_FILES_WAYS_OUT
         )
 
     def step(self, name: str) -> StepSpec:

@@ -363,6 +363,9 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         )
         with _bad_input_fails_fast():
             compiled = self._local_job.compile(lambda: self._compile(project, run_id))
+        report = compiled.local_files_report()
+        if report is not None:  # the local backend runs it; Azure ML would refuse it
+            self.log.warning("%s", report)
         ti.xcom_push(key=RUN_ID_XCOM_KEY, value=run_id)
         ti.xcom_push(key=JOB_NAME_XCOM_KEY, value=job_name)
         self.studio_url = self._local_job.run_dir.as_uri()

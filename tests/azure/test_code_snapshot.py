@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from airflow_kedro_azureml.azure.code_snapshot import (
-    IgnoreRules,
-    build_snapshot,
-    compute_side_modules,
-)
+from airflow_kedro_azureml.azure.code_snapshot import build_snapshot, compute_side_modules
 
 
 def make_tree(root: Path, files: list[str]) -> None:
@@ -80,18 +76,6 @@ def test_snapshot_is_the_same_for_the_same_project(tmp_path: Path) -> None:
     for path in first.rglob("*"):
         if path.is_file():
             assert (second / path.relative_to(first)).read_bytes() == path.read_bytes()
-
-
-def test_ignore_rules_follow_gitignore_syntax() -> None:
-    rules = IgnoreRules(["*.log", "/build/", "docs/**/draft?.md", "!keep.log", "cache/"])
-    assert rules.excludes("a/b/c.log", is_dir=False)
-    assert not rules.excludes("keep.log", is_dir=False)
-    assert rules.excludes("build", is_dir=True)
-    assert not rules.excludes("src/build", is_dir=True)
-    assert rules.excludes("docs/x/y/draft1.md", is_dir=False)
-    assert not rules.excludes("docs/x/draft12.md", is_dir=False)
-    assert rules.excludes("deep/cache", is_dir=True)
-    assert not rules.excludes("deep/cache", is_dir=False)
 
 
 STARTER_GITIGNORE = """

@@ -256,3 +256,55 @@ def test_short_params_stay_on_the_command_line(toy_project: Path) -> None:
     compiled = _compile(toy_project, pipeline_name="toy", params={"label": "x" * 20_000})
     assert compiled.params_file_text is None
     assert all("--params-file" not in step.command for step in compiled.steps)
+
+
+def test_local_files_azure_ml_would_lack_or_lose_are_reported(toy_project: Path) -> None:
+    compiled = _compile(toy_project, pipeline_name="toy")
+    found = [(item.role, item.dataset, item.path, item.step) for item in compiled.local_files]
+    assert found == [
+        ("input", "raw", "data/raw.json", "double_node"),
+        ("output", "report", "data/report.json", "report_node"),
+    ]
+    report = compiled.local_files_report()
+    assert report is not None
+    assert (
+        "input 'raw' (data/raw.json) of step 'double_node': no step of this job writes it" in report
+    )
+    assert "output 'report' (data/report.json) of step 'report_node': written to the" in report
+    assert "AzureMLAssetDataset" in report and "cloud path" in report
+
+
+def test_inputs_in_the_snapshot_and_kept_outputs_are_not_reported(
+    make_project: Callable[..., Path],
+) -> None:
+    catalog = {
+        "raw": {"type": "json.JSONDataset", "filepath": "inputs/raw.json"},
+        "report": {
+            "type": "airflow_kedro_azureml.datasets.AzureMLPipelineDataset",
+            "root_dir": "data/08_reporting",
+            "dataset": {"type": "json.JSONDataset", "filepath": "report.json"},
+        },
+    }
+    compiled = _compile(make_project(catalog=catalog), pipeline_name="toy")
+    assert compiled.local_files == ()
+    assert compiled.local_files_report() is None
+
+
+def test_a_pipeline_dataset_nobody_in_the_job_writes_is_reported(
+    make_project: Callable[..., Path],
+) -> None:
+    catalog = {
+        "raw": {"type": "json.JSONDataset", "filepath": "inputs/raw.json"},
+        "doubled": {
+            "type": "airflow_kedro_azureml.datasets.AzureMLPipelineDataset",
+            "root_dir": "data/02_intermediate",
+            "dataset": {"type": "json.JSONDataset", "filepath": "doubled.json"},
+        },
+    }
+    project = make_project(catalog=catalog)
+    compiled = _compile(
+        project, pipeline_name="toy", filters=PipelineFilters(from_nodes=("total_node",))
+    )
+    assert [(i.role, i.dataset, i.path) for i in compiled.local_files] == [
+        ("input", "doubled", "data/02_intermediate/doubled.json")
+    ]

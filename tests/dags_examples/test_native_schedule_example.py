@@ -90,8 +90,10 @@ def test_the_example_schedule_fires_a_retraining_on_the_month_before(
     assert azureml_emulator.wait_for_job(job, timeout=600) == "Completed", azureml_emulator.job_log(
         job
     )[-5000:]
-    reports = azureml_emulator.job_code_dir(job) / "data" / "08_reporting" / "metrics.json"
-    (version,) = reports.iterdir()
+    (version,) = {
+        path.parent
+        for path in azureml_emulator.job_run_dir(job).rglob("metrics.json/*/metrics.json")
+    }
     assert version.name == format_save_version(firing)
     metrics = json.loads((version / "metrics.json").read_text())
     assert metrics["window_end"] == month_before(firing)

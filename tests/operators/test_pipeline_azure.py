@@ -52,7 +52,13 @@ def connection(emulator) -> dict:
 # Inputs under data/ stay out of the code snapshot, as they would on Azure ML.
 AZURE_TOY_CATALOG = {
     "raw": {"type": "json.JSONDataset", "filepath": "inputs/raw.json"},
-    "report": {"type": "json.JSONDataset", "filepath": "data/report.json", "versioned": True},
+    # A final output kept with the job (a local path would be lost with the compute's disk).
+    "report": {
+        "type": "airflow_kedro_azureml.datasets.AzureMLPipelineDataset",
+        "root_dir": "data",
+        "versioned": True,
+        "dataset": {"type": "json.JSONDataset", "filepath": "report.json"},
+    },
 }
 
 
@@ -121,11 +127,9 @@ def test_example_dag_runs_on_azure_ml(airflow_home: Path, azureml_emulator, tmp_
     code_dir = azureml_emulator.job_code_dir(job_name)
     assert (code_dir / "airflow_kedro_azureml" / "compute" / "execute.py").exists()
     assert not (code_dir / "data" / "01_raw").exists()
-    forecasts = [
-        path
-        for path in (code_dir / "data" / "07_model_output").rglob("forecast.csv")
-        if path.is_file()
-    ]
+    # the final outputs are the job's step outputs
+    run_dir = azureml_emulator.job_run_dir(job_name)
+    forecasts = [path for path in run_dir.rglob("forecast.csv/*/forecast.csv") if path.is_file()]
     assert len(forecasts) == 1
     tags = job_puts[0].json["properties"]["tags"]
     assert tags["airflow_dag_id"] == "demand_forecasting_monthly"

@@ -53,19 +53,19 @@ def test_example_dag_runs_the_whole_pipeline_locally(airflow_home: Path, dags_fo
     # each step's log lines reach the task log, prefixed by the step name
     assert "[fit_final_model]" in output
     project = dags_folder / "demand_forecasting"
-    forecasts = sorted(
-        (project / "data" / "07_model_output" / "forecast.csv").rglob("forecast.csv")
-    )
+    runs = project / ".azureml-local" / "runs"
+    # final outputs are kept as the steps' outputs, in the run folder, as on Azure ML
+    forecasts = sorted(path for path in runs.rglob("forecast.csv/*/forecast.csv"))
     assert len(forecasts) == 1
     header, *rows = forecasts[0].read_text().splitlines()
     assert header.split(",")[:4] == ["country", "sku", "month", "forecast_units"]
     assert len(rows) > 100
     assert {row.split(",")[2] for row in rows} == {"2026-01", "2026-02", "2026-03"}
     # every versioned output of the run carries the one run id
-    versions = _versions(project / "data" / "07_model_output")
-    versions |= _versions(project / "data" / "08_reporting")
-    models = list((project / ".azureml-local" / "runs").rglob("model.pkl/*/model.pkl"))
-    versions |= {path.parent.name for path in models}
+    metrics = list(runs.rglob("metrics.json/*/metrics.json"))
+    models = list(runs.rglob("model.pkl/*/model.pkl"))
+    versions = {path.parent.name for path in [*forecasts, *metrics, *models]}
+    assert len(metrics) == 1
     assert len(models) == 1
     assert len(versions) == 1, versions
     assert VERSION.match(versions.pop())

@@ -77,14 +77,18 @@ def test_awkward_params_reach_the_node_intact_on_azure_ml(
     use_emulator(azureml_emulator, monkeypatch)
     catalog = {
         "raw": {"type": "json.JSONDataset", "filepath": "inputs/raw.json"},
-        "report": {"type": "json.JSONDataset", "filepath": "data/report.json"},
+        "report": {
+            "type": "airflow_kedro_azureml.datasets.AzureMLPipelineDataset",
+            "root_dir": "data",
+            "dataset": {"type": "json.JSONDataset", "filepath": "report.json"},
+        },
     }
     project = make_project(catalog=catalog)
     dags = write_dag(tmp_path, project, label, 3)
     output = dags_test_on_emulator(airflow_home, dags, "params_dag", azureml_emulator)
     assert "state=success" in output, output[-5000:]
     (job,) = azureml_emulator.jobs()
-    report = report_of(azureml_emulator.job_code_dir(job) / "data")
+    report = report_of(azureml_emulator.job_run_dir(job))
     assert report["label"] == label
     params_file = azureml_emulator.job(job)["properties"]["inputs"].get("params_file")
     if label is LARGE:  # uploaded with the job as a file, not put on 128 KiB command lines

@@ -113,7 +113,12 @@ WINDOWED_PARAMS = {
 }
 VERSIONED_CATALOG = {
     **AZURE_CATALOG,
-    "report": {"type": "json.JSONDataset", "filepath": "data/report.json", "versioned": True},
+    "report": {
+        "type": "airflow_kedro_azureml.datasets.AzureMLPipelineDataset",
+        "root_dir": "data",
+        "versioned": True,
+        "dataset": {"type": "json.JSONDataset", "filepath": "report.json"},
+    },
 }
 RUN_ID_LINE = re.compile(r"Running step of pipeline 'toy': nodes \[.*?\], run id (\S+)")
 
@@ -149,7 +154,8 @@ def test_each_firing_gets_its_own_run_id_and_window(
         steps = set(RUN_ID_LINE.findall(azureml_emulator.job_log(job)))
         assert steps == {format_save_version(firing)}, azureml_emulator.job_log(job)[-3000:]
         versions.append(steps.pop())
-        (report,) = (azureml_emulator.job_code_dir(job) / "data" / "report.json").iterdir()
+        reports = azureml_emulator.job_run_dir(job) / "report_node" / "outputs" / "report"
+        (report,) = (reports / "report.json").iterdir()
         assert report.name == versions[-1]
         label = json.loads((report / "report.json").read_text())["label"]
         before = (firing.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
