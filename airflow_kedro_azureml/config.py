@@ -144,6 +144,9 @@ class ExecutionConfig(_Strict):
     # A local-path dataset one step writes and another reads travels as a step output;
     # false makes it a compile error instead (for teams that wrap such datasets by hand).
     promote_local_intermediates: bool = True
+    # Local inputs no step writes are uploaded as data assets (content-hash versions) and
+    # local final outputs registered as data asset versions, instead of a compile error.
+    upload_local_files: bool = False
     experiment_name: str | None = None
     local: LocalBackendConfig = Field(default_factory=LocalBackendConfig)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.catalogs import pipeline_dataset
 from tests.conftest import DEFAULT_AZUREML
 
 KEDRO = str(Path(sys.executable).parent / "kedro")
@@ -27,11 +28,7 @@ def kedro(project: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
 # What the toy project reads and writes, placed where Azure ML compute has and keeps it.
 AZURE_READY = {
     "raw": {"type": "json.JSONDataset", "filepath": "inputs/raw.json"},
-    "report": {
-        "type": "airflow_kedro_azureml.datasets.AzureMLPipelineDataset",
-        "root_dir": "data",
-        "dataset": {"type": "json.JSONDataset", "filepath": "report.json"},
-    },
+    "report": pipeline_dataset("report.json"),
 }
 
 

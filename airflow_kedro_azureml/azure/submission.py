@@ -13,6 +13,7 @@ no code.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -27,6 +28,8 @@ from airflow_kedro_azureml.azure.pipeline_job import (
 )
 from airflow_kedro_azureml.compiler.spec import CompiledPipeline
 from airflow_kedro_azureml.errors import CompileError, ConfigError
+
+_LOG = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from azure.ai.ml.entities import PipelineJob
@@ -104,6 +107,9 @@ def registered_pipeline_job(
     ``pin_assets``: bind data-asset inputs without a version to the latest version now
     (a job records exactly what it read). A schedule's job leaves them at ``@latest``.
     """
+    from airflow_kedro_azureml.azure.local_uploads import upload_local_inputs
+
+    compiled = upload_local_inputs(hook, compiled, log if log is not None else _LOG)
     if pin_assets:
         compiled = pin_latest_assets(compiled, hook.latest_data_version)
     check_environment(compiled)

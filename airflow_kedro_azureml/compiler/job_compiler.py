@@ -21,7 +21,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from airflow_kedro_azureml.compiler.bindings import (
@@ -183,6 +183,29 @@ class _Compiler:
             ),
         )
 
+    def _asset_binding(
+        self, port: str, dataset: str, wiring: _Wiring, is_input: bool
+    ) -> AssetBinding:
+        info = self.info(dataset)
+        if dataset not in wiring.uploads:
+            return _asset_binding(port, info, self.project.path)
+        local = wiring.uploads[dataset]
+        if info.is_folder_wrapped:
+            inner = info.config.get("dataset")
+            placement = str(inner.get("filepath")) if isinstance(inner, dict) else Path(local).name
+        else:
+            placement = PurePosixPath(local).name
+        return AssetBinding(
+            port=port,
+            dataset=dataset,
+            asset_name=local_asset_name(self.project.package_name, dataset),
+            asset_version=None,
+            asset_type="uri_folder",
+            local_root=self.project.path / LOCAL_ASSETS_DIR,
+            upload_from=str(self._absolute(local)) if is_input else None,
+            placement=placement,
+        )
+
     def _local_path(self, info: DatasetInfo) -> str | None:
         """Where an input lives on the local disk (None: in memory, an asset, a cloud path)."""
         if info.is_asset or info.is_memory:
@@ -193,6 +216,10 @@ class _Compiler:
             root = str(info.config.get("root_dir", "data"))
             return f"{root}/{filepath}" if filepath else root
         return info.filepath if info.is_local_file else None
+
+    def _absolute(self, local: str) -> Path:
+        path = Path(local.removeprefix("file://"))
+        return path if path.is_absolute() else self.project.path / path
 
     def _travels_in_snapshot(self, local: str) -> bool:
         """Whether a local path is inside the code folder and not left out of its snapshot."""
@@ -357,7 +384,13 @@ class _Compiler:
                     info = self.info(dataset)
                     if dataset not in read and info.is_local_file and not info.is_folder_wrapped:
                         local = str(info.filepath)
-                        wiring.local_files.append((dataset, local, "output", step_index))
+                        if self.config.execution.upload_local_files:
+                            wiring.port_for(dataset, port_taken)
+                            wiring.outputs[step_index].add(dataset)
+                            wiring.asset_outputs[step_index].add(dataset)
+                            wiring.uploads[dataset] = local
+                        else:
+                            wiring.local_files.append((dataset, local, "output", step_index))
         for step_index in range(len(groups)):
             data_sources = {source for source, _ in wiring.data_inputs[step_index].values()}
             wiring.after[step_index] -= data_sources
@@ -377,8 +410,14 @@ class _Compiler:
         local = self._local_path(info)
         known = {(item[0], item[2]) for item in wiring.local_files}
         reported = local is None or (dataset, "input") in known
-        if not reported and not self._travels_in_snapshot(str(local)):
-            wiring.local_files.append((dataset, str(local), "input", step_index))
+        if local is not None and dataset in wiring.uploads:
+            wiring.asset_inputs[step_index][dataset] = wiring.port_for(dataset, port_taken)
+        elif not reported and not self._travels_in_snapshot(str(local)):
+            if self.config.execution.upload_local_files:
+                wiring.uploads[dataset] = str(local)
+                wiring.asset_inputs[step_index][dataset] = wiring.port_for(dataset, port_taken)
+            else:
+                wiring.local_files.append((dataset, str(local), "input", step_index))
         if info.is_memory:
             problems.append(
                 f"dataset {dataset!r} is an input of the pipeline but has no catalog entry, "
@@ -431,8 +470,7 @@ class _Compiler:
             words += ["--input", encode_value(dataset), input_reference(port)]
         asset_inputs = []
         for dataset, port in sorted(wiring.asset_inputs[index].items()):
-            info = self.info(dataset)
-            asset_inputs.append(_asset_binding(port, info, self.project.path))
+            asset_inputs.append(self._asset_binding(port, dataset, wiring, is_input=True))
             data_inputs.append(port)
             words += ["--input", encode_value(dataset), input_reference(port)]
         for source in sorted(wiring.after[index]):
@@ -446,7 +484,7 @@ class _Compiler:
             outputs.append(port)
             words += ["--output", encode_value(dataset), output_reference(port)]
             if dataset in wiring.asset_outputs[index]:
-                asset_outputs.append(_asset_binding(port, self.info(dataset), self.project.path))
+                asset_outputs.append(self._asset_binding(port, dataset, wiring, is_input=False))
         if wiring.needs_done[index]:
             outputs.append(DONE_PORT)
             words += ["--done", output_reference(DONE_PORT)]
@@ -476,6 +514,8 @@ class _Wiring:
         self.after: list[set[int]] = [set() for _ in range(step_count)]
         self.needs_done: list[bool] = [False] * step_count
         self.promoted: set[str] = set()
+        # Local files that travel as data assets (upload_local_files): dataset -> local path.
+        self.uploads: dict[str, str] = {}
         # (dataset, local path, "input" or "output", step index)
         self.local_files: list[tuple[str, str, str, int]] = []
 
@@ -483,6 +523,14 @@ class _Wiring:
         if dataset not in self.ports:
             self.ports[dataset] = _unique(_identifier(dataset), taken)
         return self.ports[dataset]
+
+
+LOCAL_ASSETS_DIR = ".azureml-local/assets"
+
+
+def local_asset_name(package: str, dataset: str) -> str:
+    """The data asset a local file travels as: ``kedro_<package>_<dataset>``."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", f"kedro_{package}_{dataset}")[:255]
 
 
 def _asset_binding(port: str, info: DatasetInfo, project_path: Path) -> AssetBinding:

@@ -50,6 +50,11 @@ class AssetBinding:
     asset_type: str
     local_root: Path | None = None
     """Where the local backend keeps this asset's versions (``local_root/name/version``)."""
+    upload_from: str | None = None
+    """A local input that travels as this asset (``execution.upload_local_files``): its path,
+    relative to the project; the asset version is chosen at submission (content hash)."""
+    placement: str | None = None
+    """Where the dataset's file sits inside the asset folder (``upload_local_files``)."""
 
 
 @dataclass(frozen=True)
@@ -98,9 +103,10 @@ class LocalFile:
 
 
 LOCAL_FILES_WAYS_OUT = (
-    "Ways out: wrap it in airflow_kedro_azureml.datasets.AzureMLAssetDataset (a data asset) "
-    "or AzureMLPipelineDataset (an output kept with the job), give it a cloud path "
-    "(abfs://...), or run the pipeline that produces it in the same job."
+    "Ways out: set execution.upload_local_files: true in azureml.yml (local inputs travel "
+    "as data assets, local final outputs are registered as data asset versions), wrap it in "
+    "airflow_kedro_azureml.datasets.AzureMLAssetDataset or AzureMLPipelineDataset, give it "
+    "a cloud path (abfs://...), or run the pipeline that produces it in the same job."
 )
 
 

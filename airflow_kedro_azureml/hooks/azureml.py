@@ -15,6 +15,7 @@ import logging
 import os
 import time
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -256,6 +257,26 @@ class AzureMLHook(BaseHook):
                     status_code=404,
                 ) from None
         return str(container.properties.latest_version)
+
+    def data_version_exists(self, name: str, version: str) -> bool:
+        """Whether data asset ``name`` has ``version`` (one request)."""
+        with translated_errors(f"look up data asset {name}:{version}"):
+            return self._exists(lambda: self.client.data.get(name, version=version))
+
+    def register_data_folder(self, name: str, version: str, folder: Path, description: str) -> None:
+        """Upload ``folder`` and register it as version ``version`` of data asset ``name``."""
+        from azure.ai.ml.entities import Data
+
+        with translated_errors(f"register data asset {name}:{version}"):
+            self.client.data.create_or_update(
+                Data(
+                    name=name,
+                    version=version,
+                    type="uri_folder",
+                    path=str(folder),
+                    description=description,
+                )
+            )
 
     def component_versions(self, name: str) -> set[str]:
         """The versions of component ``name`` the workspace has (one listing)."""

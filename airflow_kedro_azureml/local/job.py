@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
 import sys
 import threading
 from collections.abc import Callable
@@ -164,6 +165,25 @@ def pipeline_run_for(
     )
 
 
+def register_asset_outputs(
+    compiled: CompiledPipeline, run: LocalPipelineRun, job_name: str
+) -> None:
+    """Keep each written data asset as a new local version, as Azure ML registers one.
+
+    ``local_root/<asset>/<version>``: the run id as version (or the job's name for a
+    schedule's job), so a later local run reading the asset's latest version gets it.
+    """
+    version = compiled.asset_output_version or job_name
+    for step in compiled.steps:
+        for binding in step.asset_outputs:
+            if binding.local_root is None:
+                continue
+            target = binding.local_root / binding.asset_name / version
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(run.output_dir(step.name, binding.port), target)
+
+
 class LocalJob:
     """One local run: warm up while compiling, run the steps, cancel when asked.
 
@@ -226,6 +246,8 @@ class LocalJob:
         )
         self._record(statuses.RUNNING, step_statuses)
         status = self._run.run()
+        if status == statuses.COMPLETED:
+            register_asset_outputs(compiled, self._run, self.job_name)
         self._record(status, step_statuses)
         return LocalRunOutcome(
             job_name=self.job_name,

@@ -91,6 +91,12 @@ def asset_folder(binding: AssetBinding) -> Path:
 
     Without a pinned version, the latest local version (numbers compare as numbers).
     """
+    if binding.upload_from is not None:
+        # A local input that travels as an asset on Azure ML: here, the folder holding it.
+        local = Path(binding.upload_from)
+        if local.exists():
+            placement = str(binding.placement or local.name)
+            return Path(str(local)[: -len(placement)] or ".")
     if binding.local_root is None:
         raise StepRunError(f"asset input {binding.dataset!r} has no local folder")
     asset_dir = binding.local_root / binding.asset_name

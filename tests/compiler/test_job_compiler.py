@@ -12,6 +12,7 @@ from airflow_kedro_azureml.azure.job_yaml import to_yaml
 from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
 from airflow_kedro_azureml.compiler.kedro_project import PipelineFilters, open_project
 from airflow_kedro_azureml.errors import CompileError, ParamsError, PipelineSelectionError
+from tests.catalogs import pipeline_dataset
 from tests.conftest import DEFAULT_AZUREML
 
 GOLDEN = Path(__file__).parent / "golden" / "toy_job.yaml"
@@ -145,11 +146,7 @@ def test_local_file_crossing_steps_is_an_error_when_promotion_is_off(
 def test_pipeline_dataset_crossing_steps_is_wired(make_project: Callable[..., Path]) -> None:
     catalog = {
         "raw": {"type": "json.JSONDataset", "filepath": "data/raw.json"},
-        "doubled": {
-            "type": "airflow_kedro_azureml.datasets.AzureMLPipelineDataset",
-            "root_dir": "data/02_intermediate",
-            "dataset": {"type": "json.JSONDataset", "filepath": "doubled.json"},
-        },
+        "doubled": pipeline_dataset("doubled.json", root_dir="data/02_intermediate"),
     }
     compiled = _compile(make_project(catalog=catalog), pipeline_name="toy")
     assert compiled.step("total_node").input_bindings["doubled"].endswith("outputs.doubled}}")
@@ -279,11 +276,7 @@ def test_inputs_in_the_snapshot_and_kept_outputs_are_not_reported(
 ) -> None:
     catalog = {
         "raw": {"type": "json.JSONDataset", "filepath": "inputs/raw.json"},
-        "report": {
-            "type": "airflow_kedro_azureml.datasets.AzureMLPipelineDataset",
-            "root_dir": "data/08_reporting",
-            "dataset": {"type": "json.JSONDataset", "filepath": "report.json"},
-        },
+        "report": pipeline_dataset("report.json", root_dir="data/08_reporting"),
     }
     compiled = _compile(make_project(catalog=catalog), pipeline_name="toy")
     assert compiled.local_files == ()
@@ -295,11 +288,7 @@ def test_a_pipeline_dataset_nobody_in_the_job_writes_is_reported(
 ) -> None:
     catalog = {
         "raw": {"type": "json.JSONDataset", "filepath": "inputs/raw.json"},
-        "doubled": {
-            "type": "airflow_kedro_azureml.datasets.AzureMLPipelineDataset",
-            "root_dir": "data/02_intermediate",
-            "dataset": {"type": "json.JSONDataset", "filepath": "doubled.json"},
-        },
+        "doubled": pipeline_dataset("doubled.json", root_dir="data/02_intermediate"),
     }
     project = make_project(catalog=catalog)
     compiled = _compile(

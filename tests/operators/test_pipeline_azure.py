@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.airflow_cli import dags_test
+from tests.catalogs import pipeline_dataset
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "dags_examples"
 TENANT = "11111111-2222-3333-4444-555555555555"
@@ -53,12 +54,7 @@ def connection(emulator) -> dict:
 AZURE_TOY_CATALOG = {
     "raw": {"type": "json.JSONDataset", "filepath": "inputs/raw.json"},
     # A final output kept with the job (a local path would be lost with the compute's disk).
-    "report": {
-        "type": "airflow_kedro_azureml.datasets.AzureMLPipelineDataset",
-        "root_dir": "data",
-        "versioned": True,
-        "dataset": {"type": "json.JSONDataset", "filepath": "report.json"},
-    },
+    "report": pipeline_dataset("report.json", versioned=True),
 }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.airflow_cli import dags_test, dags_test_on_emulator
+from tests.catalogs import pipeline_dataset
 from tests.operators.task_thread import use_emulator
 
 AWKWARD = (
@@ -77,11 +78,7 @@ def test_awkward_params_reach_the_node_intact_on_azure_ml(
     use_emulator(azureml_emulator, monkeypatch)
     catalog = {
         "raw": {"type": "json.JSONDataset", "filepath": "inputs/raw.json"},
-        "report": {
-            "type": "airflow_kedro_azureml.datasets.AzureMLPipelineDataset",
-            "root_dir": "data",
-            "dataset": {"type": "json.JSONDataset", "filepath": "report.json"},
-        },
+        "report": pipeline_dataset("report.json"),
     }
     project = make_project(catalog=catalog)
     dags = write_dag(tmp_path, project, label, 3)

@@ -12,6 +12,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_kedro_azureml.schedules import CronSchedule, RecurrenceSchedule
+from tests.catalogs import pipeline_dataset
 from tests.operators.task_thread import (
     DagRunStub,
     TaskInstanceStub,
@@ -113,12 +114,7 @@ WINDOWED_PARAMS = {
 }
 VERSIONED_CATALOG = {
     **AZURE_CATALOG,
-    "report": {
-        "type": "airflow_kedro_azureml.datasets.AzureMLPipelineDataset",
-        "root_dir": "data",
-        "versioned": True,
-        "dataset": {"type": "json.JSONDataset", "filepath": "report.json"},
-    },
+    "report": pipeline_dataset("report.json", versioned=True),
 }
 RUN_ID_LINE = re.compile(r"Running step of pipeline 'toy': nodes \[.*?\], run id (\S+)")
 
