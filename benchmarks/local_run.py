@@ -157,6 +157,12 @@ def main() -> None:
     timeline: dict[str, Any] | None = None
     try:
         project = copy_example_project(root / "demand_forecasting")
+        # `training` alone reads model_input_table, which data_processing (run below) leaves
+        # on this disk: without the switch, compiling it for Azure ML is an error.
+        azureml_yml = project / "conf" / "base" / "azureml.yml"
+        settings = yaml.safe_load(azureml_yml.read_text(encoding="utf-8"))
+        settings.setdefault("execution", {})["upload_local_files"] = True
+        azureml_yml.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
         setup = check_ok(
             run_child([KEDRO, "run", "--pipeline", "data_processing"], cwd=project, env=env),
             "kedro run --pipeline data_processing",

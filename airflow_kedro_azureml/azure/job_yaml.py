@@ -120,4 +120,10 @@ def to_yaml(
             document[key] = value
     if identity.tags:
         document["tags"] = dict(identity.tags)
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=10_000)
+    return dump_yaml(document)
+
+
+def dump_yaml(document: Any) -> str:
+    """``document`` as YAML: libyaml's emitter when PyYAML has it (same bytes, about 4x faster)."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=True, width=10_000)

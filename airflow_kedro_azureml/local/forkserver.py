@@ -61,7 +61,12 @@ def _import_session_plugins() -> None:
     """
     from importlib.metadata import entry_points
 
-    for name in ("kedro.validation.parameter_validator", "kedro.framework.cli.hooks"):
+    # pydantic.main: Kedro's parameter validation imports it lazily, in every step.
+    for name in (
+        "kedro.validation.parameter_validator",
+        "kedro.framework.cli.hooks",
+        "pydantic.main",
+    ):
         try:
             importlib.import_module(name)
         except ImportError:

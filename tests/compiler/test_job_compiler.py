@@ -297,3 +297,22 @@ def test_a_pipeline_dataset_nobody_in_the_job_writes_is_reported(
     assert [(i.role, i.dataset, i.path) for i in compiled.local_files] == [
         ("input", "doubled", "data/02_intermediate/doubled.json")
     ]
+
+
+def test_libyaml_writes_the_same_bytes_as_pure_python_yaml(make_project) -> None:
+    import yaml
+
+    from airflow_kedro_azureml.azure.job_yaml import dump_yaml
+
+    project = make_project(package="golden_toy")
+    from airflow_kedro_azureml.azure.pipeline_job import JobIdentity
+
+    identity = JobIdentity(description="Prévision mensuelle — ünï\nline two", tags={"é": "x: y"})
+    compiled = _compile(project, pipeline_name="toy", params={"label": "é x"})
+    text = to_yaml(compiled, project, identity)
+    assert "Prévision" in text
+    document = yaml.safe_load(text)
+    pure = yaml.dump(
+        document, Dumper=yaml.SafeDumper, sort_keys=False, allow_unicode=True, width=10_000
+    )
+    assert dump_yaml(document) == pure == text
