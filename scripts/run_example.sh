@@ -9,5 +9,6 @@ export AIRFLOW_CONN_AZURE_ML_DEFAULT='{"conn_type": "azure_ml", "extra": {"backe
 mkdir -p "$AIRFLOW_HOME"
 .venv/bin/airflow db migrate > "$AIRFLOW_HOME/db-migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/db-migrate.log"; exit 1; }
 .venv/bin/airflow dags test demand_forecasting_monthly "${1:-2026-01-10T06:00:00+00:00}"
-echo "Forecast files:"
-find dags_examples/demand_forecasting/data/07_model_output -type f | sort
+# Final outputs are the steps' outputs, kept in the run folder as Azure ML keeps them with the job.
+echo "Forecast files (one per run):"
+find dags_examples/demand_forecasting/.azureml-local/runs -path '*forecast.csv/*' -type f | sort
