@@ -76,7 +76,7 @@ def apply_schedule(
         log.info("Code snapshot: %d file(s) from %s", len(files), compiled.code_directory)
         job = registered_pipeline_job(
             hook, compiled, identity, Path(snapshot), log, pin_assets=False
-        )
+        ).job
         enabled = True if existing is None else bool(existing.is_enabled)
         wanted = to_job_schedule(
             name,

@@ -334,15 +334,17 @@ class AzureMLHook(BaseHook):
         job: PipelineJob,
         experiment_name: str | None = None,
         computes_checked: bool = False,
+        validated_before: bool = False,
     ) -> JobState:
         """Create the pipeline job (uploading code and components it needs); its state.
 
         With ``computes_checked`` (the caller has looked each distinct compute up),
         the SDK's offline validation runs here and its per-step compute lookups are
-        skipped: one request per compute instead of one per step.
+        skipped: one request per compute instead of one per step. ``validated_before``
+        (every component is registered already) skips the offline validation too.
         """
         with translated_errors(f"submit job {job.name}"):
-            if computes_checked:
+            if computes_checked and not validated_before:
                 # Private SDK call: the public path (skip_validation=False) validates
                 # offline AND gets every step's compute, one request per step. Run the
                 # offline half alone, since the caller has checked each compute once.
