@@ -33,7 +33,13 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 
 def _common_options(function: Any) -> Any:
     options = [
-        click.option("-p", "--pipeline", default="__default__", show_default=True),
+        click.option(
+            "-p",
+            "--pipeline",
+            default="__default__",
+            show_default=True,
+            help="registered Kedro pipeline to compile",
+        ),
         click.option("-e", "--env", default=None, help="Kedro config environment"),
         click.option("--params", "params_json", default="{}", help="runtime params as JSON"),
         click.option(
@@ -42,7 +48,11 @@ def _common_options(function: Any) -> Any:
             help="accept params that are not in the project's parameters",
         ),
         click.option("--run-id", default=None, help="Kedro save version (default: now)"),
-        click.option("--node-grouping", type=click.Choice(["none", "namespace", "memory"])),
+        click.option(
+            "--node-grouping",
+            type=click.Choice(["none", "namespace", "memory"]),
+            help="nodes per step (default: execution.node_grouping of azureml.yml)",
+        ),
         click.option("-n", "--nodes", "node_names", multiple=True, help=_FILTER_HELP),
         click.option("-t", "--tags", multiple=True, help=_FILTER_HELP),
         click.option("--from-nodes", multiple=True, help=_FILTER_HELP),
@@ -136,7 +146,13 @@ def _local_files_warning(compiled: Any) -> None:
 
 @azureml.command(name="compile")
 @_common_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML file to write (default: stdout)",
+)
 @click.pass_obj
 def compile_command(metadata: Any, output: Path | None, **options: Any) -> None:
     """Write the pipeline job as YAML that azure.ai.ml.load_job reads (stdout if no -o)."""
@@ -173,7 +189,12 @@ def compile_command(metadata: Any, output: Path | None, **options: Any) -> None:
 
 @azureml.command(name="run-local")
 @_common_options
-@click.option("--max-parallel", type=int, default=None)
+@click.option(
+    "--max-parallel",
+    type=int,
+    default=None,
+    help="steps run at once (default: execution.local.max_parallel)",
+)
 @click.option(
     "--fork-server/--no-fork-server",
     default=None,

@@ -324,6 +324,12 @@ def load_config(
     loader_args = dict(settings.CONFIG_LOADER_ARGS)
     patterns = dict(loader_args.pop("config_patterns", {}) or {})
     patterns.setdefault(CONFIG_KEY, CONFIG_PATTERNS)
+    if env and not (conf_source / env).is_dir():
+        known = sorted(path.name for path in conf_source.iterdir() if path.is_dir())
+        raise ConfigError(
+            f"the Kedro config environment {env!r} has no folder {conf_source / env} "
+            f"(environments of this project: {known}); create it or pick one of these"
+        )
     files = _config_files(conf_source, loader_args, env)
     shown = ", ".join(str(path) for path in files) or f"{conf_source}/<env>/azureml.yml"
     try:

@@ -201,3 +201,9 @@ def test_path_that_is_not_a_kedro_project(tmp_path: Path) -> None:
         open_project(tmp_path)
     with pytest.raises(ProjectError, match="not a directory"):
         open_project(tmp_path / "missing")
+
+
+def test_an_env_without_its_folder_is_named(make_project: Callable[..., Path]) -> None:
+    project = make_project()
+    with pytest.raises(ConfigError, match=r"environment 'prod' has no folder .*conf/prod"):
+        open_project(project, env="prod")

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,9 @@ def use_plain_logging(project_path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the step, mark it done, and return the exit code."""
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+    # Kedro's config loader calls OmegaConf's deprecated register_new_resolver() several
+    # times per step; each call would put a multi-line warning in the step log.
+    warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
     use_plain_logging(arguments.project_path.resolve())
     try:

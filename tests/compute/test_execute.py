@@ -74,6 +74,10 @@ def test_step_runs_nodes_with_mounted_folders_and_run_id(
     report = project / "data" / "report.json" / RUN_ID / "report.json"
     assert json.loads(report.read_text()) == {"total": 30, "count": 2, "label": params["label"]}
     assert (project / "hooks.log").read_text().split() == ["total_node", "report_node"]
+    # the step log says what runs, without OmegaConf's deprecation warnings from Kedro
+    output = result.stdout + result.stderr
+    assert f"run id {RUN_ID}" in output
+    assert "register_new_resolver" not in output
 
 
 def test_failing_node_exits_non_zero_naming_the_node(make_project: Callable[..., Path]) -> None:
