@@ -190,11 +190,7 @@ class _Compiler:
         if dataset not in wiring.uploads:
             return _asset_binding(port, info, self.project.path)
         local = wiring.uploads[dataset]
-        if info.is_folder_wrapped:
-            inner = info.config.get("dataset")
-            placement = str(inner.get("filepath")) if isinstance(inner, dict) else Path(local).name
-        else:
-            placement = PurePosixPath(local).name
+        placement = (info.is_folder_wrapped and info.wrapped_filepath) or PurePosixPath(local).name
         return AssetBinding(
             port=port,
             dataset=dataset,
@@ -211,23 +207,21 @@ class _Compiler:
         if info.is_asset or info.is_memory:
             return None
         if info.is_folder_wrapped:
-            inner = info.config.get("dataset")
-            filepath = inner.get("filepath") if isinstance(inner, dict) else None
+            filepath = info.wrapped_filepath
             root = str(info.config.get("root_dir", "data"))
             return f"{root}/{filepath}" if filepath else root
         return info.filepath if info.is_local_file else None
 
     def _absolute(self, local: str) -> Path:
+        """A local dataset path as an absolute path (relative ones are the project's)."""
         path = Path(local.removeprefix("file://"))
         return path if path.is_absolute() else self.project.path / path
 
     def _travels_in_snapshot(self, local: str) -> bool:
         """Whether a local path is inside the code folder and not left out of its snapshot."""
         code = self.project.code_directory
-        path = Path(local.removeprefix("file://"))
-        absolute = path if path.is_absolute() else (self.project.path / path)
         try:
-            relative = absolute.resolve().relative_to(code)
+            relative = self._absolute(local).resolve().relative_to(code)
         except ValueError:
             return False
         if self._snapshot_rules is None:
@@ -408,8 +402,9 @@ class _Compiler:
     ) -> None:
         info = self.info(dataset)
         local = self._local_path(info)
-        known = {(item[0], item[2]) for item in wiring.local_files}
-        reported = local is None or (dataset, "input") in known
+        reported = local is None or any(
+            item[0] == dataset and item[2] == "input" for item in wiring.local_files
+        )
         if local is not None and dataset in wiring.uploads:
             wiring.asset_inputs[step_index][dataset] = wiring.port_for(dataset, port_taken)
         elif not reported and not self._travels_in_snapshot(str(local)):

@@ -78,6 +78,13 @@ class DatasetInfo:
         return self.type in ASSET_DATASET_TYPES
 
     @property
+    def wrapped_filepath(self) -> str | None:
+        """A folder-wrapped dataset's path inside its folder (its inner ``filepath``)."""
+        inner = self.config.get("dataset")
+        filepath = inner.get("filepath") if isinstance(inner, dict) else None
+        return None if filepath is None else str(filepath)
+
+    @property
     def is_local_file(self) -> bool:
         """Stored at a path on the local disk of whichever machine runs the step."""
         if self.filepath is None:
