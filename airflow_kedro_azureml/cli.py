@@ -351,21 +351,13 @@ def _apply_cli_schedule(
 ) -> str:
     """Carry out ``action`` on schedule ``name``; one line saying what happened."""
     from airflow_kedro_azureml.azure.pipeline_job import JobIdentity
-    from airflow_kedro_azureml.azure.schedule_launch import apply_schedule
+    from airflow_kedro_azureml.azure.schedule_launch import act_on_schedule, apply_schedule
     from airflow_kedro_azureml.compiler.spec import TRIGGER_TIME_RUN_ID
-    from airflow_kedro_azureml.errors import ConfigError
 
     if action != "create_or_update":
-        if hook.get_schedule(name) is None:
-            raise ConfigError(f"there is no schedule {name!r} in the workspace to {action}")
-        if action == "enable":
-            hook.enable_schedule(name)
-        elif action == "disable":
-            hook.disable_schedule(name)
-        elif action == "delete":
-            hook.delete_schedule(name)
-        else:
-            return f"Schedule {name} fired once now: job {hook.trigger_schedule(name)}"
+        job = act_on_schedule(hook, name, action)
+        if job is not None:
+            return f"Schedule {name} fired once now: job {job}"
         return f"Schedule {name}: {action}d"
     options = {**options, "run_id": TRIGGER_TIME_RUN_ID}
     _, compiled = _compile(project.path, options, project)

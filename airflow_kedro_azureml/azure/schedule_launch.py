@@ -25,6 +25,7 @@ from airflow_kedro_azureml.azure.submission import (
     check_local_files,
     registered_pipeline_job,
 )
+from airflow_kedro_azureml.errors import ConfigError
 from airflow_kedro_azureml.schedules.firing_times import (
     Recurrence,
     cron_firings,
@@ -102,6 +103,30 @@ def apply_schedule(
         studio_url=hook.schedule_studio_url(name),
         next_firings=next_firings(schedule, start_time),
     )
+
+
+def act_on_schedule(hook: AzureMLHook, name: str, action: str) -> str | None:
+    """Enable, disable, delete or fire (``trigger``) schedule ``name``.
+
+    Returns the fired job's name for ``trigger``, else None. A schedule that does not
+    exist is a ``ConfigError`` naming it, before anything else is sent.
+    """
+    if hook.get_schedule(name) is None:
+        raise ConfigError(
+            f"there is no schedule {name!r} in the workspace to {action}; create it first "
+            "(action create_or_update, with a schedule)"
+        )
+    if action == "enable":
+        hook.enable_schedule(name)
+    elif action == "disable":
+        hook.disable_schedule(name)
+    elif action == "delete":
+        hook.delete_schedule(name)
+    elif action == "trigger":
+        return hook.trigger_schedule(name)
+    else:
+        raise ValueError(f"unknown schedule action {action!r}")
+    return None
 
 
 def _start_time(schedule: AzureMLSchedule, existing: Any) -> str | None:

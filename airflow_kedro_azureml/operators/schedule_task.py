@@ -75,30 +75,21 @@ def run_schedule_action(
     log = operator.log
     if action == "create_or_update":
         return _create_or_update(operator, context, hook, project, name)
-    if hook.get_schedule(name) is None:
-        from airflow_kedro_azureml.errors import ConfigError
+    from airflow_kedro_azureml.azure.schedule_launch import act_on_schedule
 
-        raise ConfigError(
-            f"there is no schedule {name!r} in the workspace to {action}; create it first "
-            "(schedule_action='create_or_update' with azureml_schedule)"
-        )
-    operator.studio_url = hook.schedule_studio_url(name)
+    job = act_on_schedule(hook, name, action)
     ti.xcom_push(key=SCHEDULE_NAME_XCOM_KEY, value=name)
+    operator.studio_url = None if action == "delete" else hook.schedule_studio_url(name)
     if action == "enable":
-        hook.enable_schedule(name)
         log.info("Schedule %s enabled: it fires again from its next time on", name)
     elif action == "disable":
-        hook.disable_schedule(name)
         log.info("Schedule %s disabled: it keeps its definition and fires no more", name)
     elif action == "delete":
-        operator.studio_url = None
-        hook.delete_schedule(name)
         log.info("Schedule %s deleted; the jobs it fired stay in the workspace", name)
-    else:
+    elif job is not None:
         from airflow_kedro_azureml.links import JOB_URL_XCOM_KEY
         from airflow_kedro_azureml.operators.pipeline import JOB_NAME_XCOM_KEY
 
-        job = hook.trigger_schedule(name)
         url = hook.get_job_state(job).studio_url
         operator.studio_url = url
         ti.xcom_push(key=JOB_NAME_XCOM_KEY, value=job)
