@@ -69,14 +69,23 @@ def _common_options(function: Any) -> Any:
 def _open(project_path: Path, options: dict[str, Any], run_id: str | None = None) -> Any:
     """The project, its config resolved with the runtime params the steps will get."""
     from airflow_kedro_azureml.compiler.kedro_project import open_project
-    from airflow_kedro_azureml.compute.run_time import step_runtime_params
+    from airflow_kedro_azureml.compute.warning_filters import quiet_config_loader_warnings
     from airflow_kedro_azureml.errors import KedroAzureMLError
 
+    quiet_config_loader_warnings()
+    params = _runtime_params(options, run_id)
     try:
-        params = step_runtime_params(_params(options), run_id)
         return open_project(project_path, env=options["env"], runtime_params=params)
     except KedroAzureMLError as error:
         raise click.ClickException(str(error)) from None
+
+
+def _runtime_params(options: dict[str, Any], run_id: str | None) -> dict[str, Any]:
+    """The runtime params the steps will get: ``--params`` and the run's time."""
+    from airflow_kedro_azureml.compute.run_time import step_runtime_params
+
+    try:
+        return step_runtime_params(_params(options), run_id)
     except ValueError as error:  # a --run-id that is not a save version
         raise click.BadParameter(str(error), param_hint="--run-id") from None
 
@@ -101,12 +110,11 @@ def _run_id(options: dict[str, Any]) -> str:
     return options["run_id"] or run_id_for(datetime.now(UTC))
 
 
-def _compile(project_path: Path, options: dict[str, Any], project: Any = None) -> Any:
-    from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
+def _compile_options(options: dict[str, Any], run_id: str) -> Any:
+    """The ``CompileOptions`` the command's options ask for."""
+    from airflow_kedro_azureml.compiler import CompileOptions
     from airflow_kedro_azureml.compiler.kedro_project import PipelineFilters
-    from airflow_kedro_azureml.errors import KedroAzureMLError
 
-    params = _params(options)
     filters = PipelineFilters(
         tags=_split(options["tags"]),
         node_names=_split(options["node_names"]),
@@ -116,26 +124,35 @@ def _compile(project_path: Path, options: dict[str, Any], project: Any = None) -
         to_outputs=_split(options["to_outputs"]),
         node_namespaces=_split(options["namespaces"]),
     )
+    return CompileOptions(
+        pipeline_name=options["pipeline"],
+        filters=filters,
+        run_id=run_id,
+        params=_params(options),
+        node_grouping=options["node_grouping"],
+        allow_unknown_params=options["allow_unknown_params"],
+    )
+
+
+def _compile(project_path: Path, options: dict[str, Any], project: Any = None) -> Any:
+    from airflow_kedro_azureml.compiler import compile_pipeline
+    from airflow_kedro_azureml.errors import KedroAzureMLError
+
     run_id = _run_id(options)
+    compile_options = _compile_options(options, run_id)
     project = project or _open(project_path, options, run_id)
     try:
-        compiled = compile_pipeline(
-            project,
-            CompileOptions(
-                pipeline_name=options["pipeline"],
-                filters=filters,
-                run_id=run_id,
-                params=params,
-                node_grouping=options["node_grouping"],
-                allow_unknown_params=options["allow_unknown_params"],
-            ),
-        )
+        compiled = compile_pipeline(project, compile_options)
     except KedroAzureMLError as error:
         raise click.ClickException(str(error)) from None
+    _promotion_note(compiled)
+    return project, compiled
+
+
+def _promotion_note(compiled: Any) -> None:
     note = compiled.promotion_note()
     if note:
         click.echo(note, err=True)
-    return project, compiled
 
 
 def _local_files_warning(compiled: Any) -> None:
@@ -207,22 +224,21 @@ def run_local_command(
     """Run the compiled job on this machine with the local backend."""
     from airflow_kedro_azureml.errors import KedroAzureMLError
     from airflow_kedro_azureml.identity import local_job_name
-    from airflow_kedro_azureml.local.job import LocalJob, LocalRunSettings
+    from airflow_kedro_azureml.local.job import LocalJob
 
     options["run_id"] = _run_id(options)
-    project = _open(Path(metadata.project_path), options, options["run_id"])
-    settings = LocalRunSettings.for_project(
-        project, max_parallel=max_parallel, fork_server=fork_server
-    )
-    job = LocalJob(
+    # This process has started Kedro for the project already: compiling here and forking
+    # the steps' warm server from it imports nothing twice.
+    project, compiled = _compile(Path(metadata.project_path), options)
+    job = LocalJob.already_compiled(
         project,
-        options["pipeline"],
-        settings,
+        compiled,
         local_job_name(options["run_id"]),
         on_log=lambda step, line: click.echo(f"[{step}] {line}"),
         on_progress=click.echo,
+        max_parallel=max_parallel,
+        fork_server=fork_server,
     )
-    compiled = job.compile(lambda: _compile(Path(metadata.project_path), options, project)[1])
     _local_files_warning(compiled)
     try:
         outcome = job.run(compiled)

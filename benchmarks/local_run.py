@@ -221,7 +221,13 @@ def main() -> None:
         first = critical[0]
         traced: Any = None
         plain_step: Any = None
-        if not arguments.quick:
+        reads_pipeline_inputs_only = all(
+            isinstance(binding, str) and binding.startswith("${{parent.inputs.")
+            for binding in (yaml.safe_load(job_yaml)["jobs"][first].get("inputs") or {}).values()
+        )
+        if not reads_pipeline_inputs_only:
+            print(f"(step diagnostics skipped: step {first} reads a data asset or another step)")
+        if not arguments.quick and reads_pipeline_inputs_only:
             traced = check_ok(
                 run_child(
                     [
@@ -243,6 +249,7 @@ def main() -> None:
                 ),
                 f"step {first}",
             )
+        if not arguments.quick:
             timeline_run = check_ok(
                 run_child([PYTHON, "-c", TIMELINE], cwd=project, env=env), "timeline run"
             )

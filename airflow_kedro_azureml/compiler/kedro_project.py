@@ -108,6 +108,10 @@ class KedroProject:
     # (e.g. a ``${runtime_params:...}`` with no default): then nothing is checked.
     parameters: dict[str, Any] | None = field(default_factory=dict)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What travels when pickled (from a compile child): the data, not Kedro's caches."""
+        return {key: value for key, value in self.__dict__.items() if key != "_cached_resolver"}
+
     @property
     def code_directory(self) -> Path:
         """The folder steps run in and the code snapshot is made of (``code_directory``)."""

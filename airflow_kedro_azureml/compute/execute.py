@@ -19,13 +19,13 @@ import json
 import logging
 import os
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
 from airflow_kedro_azureml.compute import EXECUTE_MODULE
 from airflow_kedro_azureml.compute.arg_codec import decode_json, decode_value
 from airflow_kedro_azureml.compute.run_time import save_version, step_runtime_params
+from airflow_kedro_azureml.compute.warning_filters import quiet_config_loader_warnings
 
 logger = logging.getLogger(EXECUTE_MODULE)
 # Each step says which nodes and run id it runs, at INFO, under any logging config that
@@ -142,9 +142,7 @@ def use_plain_logging(project_path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the step, mark it done, and return the exit code."""
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
-    # Kedro's config loader calls OmegaConf's deprecated register_new_resolver() several
-    # times per step; each call would put a multi-line warning in the step log.
-    warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
+    quiet_config_loader_warnings()
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
     use_plain_logging(arguments.project_path.resolve())
     try:

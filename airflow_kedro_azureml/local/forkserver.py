@@ -8,9 +8,18 @@ forks one child per step request. A child is a separate process that runs
 command line would, writing its output to the step's log file. The server
 itself runs no node, no hook and no thread, so forking it is safe.
 
+Started with ``--compile`` instead, it first answers one compile request (see
+``compiler.child``): it opens the project and compiles in this process, so the
+caller never imports the project's modules, and what the compile imported is
+already warm for the steps. It then moves to the compiled job's code directory
+and, when asked to (``warm``), imports the rest (dataset classes, plugins).
+
 Protocol, one JSON object per line: requests on stdin
 ``{"step", "argv", "env", "log"}``; answers on stdout ``{"step", "pid"}`` when the
 child started and ``{"step", "exit"}`` when it ended (negative: killed by signal).
+A compile request is ``{"compile": <encoded request>, "warm": true|false|null}``
+(null: as ``execution.local.fork_server`` says), answered by
+``{"step": COMPILE_STEP, "compiled": <encoded answer>}``.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+COMPILE_STEP = "__compile__"
+
 
 def _preload(pipeline_name: str) -> None:
     """Import what every step of ``pipeline_name`` would import (best effort)."""
@@ -32,17 +43,24 @@ def _preload(pipeline_name: str) -> None:
 
     project = Path.cwd()
     use_plain_logging(project)
-    from kedro.framework.project import pipelines, settings
-    from kedro.framework.session import KedroSession  # noqa: F401 - imported for the children
+    from kedro.framework.project import pipelines
     from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(project)
+    pipelines.set_requested([pipeline_name])
+    pipelines[pipeline_name]
+    _preload_step_imports(project)
+
+
+def _preload_step_imports(project: Path) -> None:
+    """Import what every step imports beyond its pipeline: the session, plugins, datasets."""
+    from kedro.framework.project import settings
+    from kedro.framework.session import KedroSession  # noqa: F401 - imported for the children
     from kedro.io.core import parse_dataset_definition
 
     import airflow_kedro_azureml.compute.runner  # noqa: F401 - imported for the children
 
     _import_session_plugins()
-    bootstrap_project(project)
-    pipelines.set_requested([pipeline_name])
-    pipelines[pipeline_name]
     loader = settings.CONFIG_LOADER_CLASS(
         conf_source=str(project / settings.CONF_SOURCE), **settings.CONFIG_LOADER_ARGS
     )
@@ -114,15 +132,38 @@ def _answer(channel: int, message: dict[str, Any]) -> None:
     os.write(channel, (json.dumps(message) + "\n").encode("utf-8"))
 
 
-def serve(pipeline_name: str) -> int:
-    """Preload, then fork a child per request until stdin closes and children are done."""
+def _compile(request: dict[str, Any], channel: int) -> None:
+    """Answer a compile request; then move to the job's code directory and warm up."""
+    from airflow_kedro_azureml.compiler.child import answer_for, decode_request
+    from airflow_kedro_azureml.compute.execute import use_plain_logging
+
+    compile_request = decode_request(request["compile"])
+    use_plain_logging(compile_request.project_path.resolve())
+    answer, result = answer_for(compile_request)
+    _answer(channel, {"step": COMPILE_STEP, "compiled": answer})
+    if result is None or result.compiled is None:
+        return
+    os.chdir(result.compiled.code_directory)
+    warm = request.get("warm")
+    if warm is None:
+        warm = result.project.config.execution.local.fork_server
+    if warm:
+        try:
+            _preload_step_imports(result.project.path)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+
+
+def serve(pipeline_name: str | None) -> int:
+    """Preload (or compile first), then fork a child per request until stdin closes."""
     # Answers go to the original stdout; anything printed or logged goes to stderr.
     channel = os.dup(1)
     os.dup2(2, 1)
-    try:
-        _preload(pipeline_name)
-    except Exception:
-        traceback.print_exc(file=sys.stderr)
+    if pipeline_name is not None:
+        try:
+            _preload(pipeline_name)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
     children: dict[int, str] = {}
     open_input = True
     buffer = b""
@@ -137,6 +178,9 @@ def serve(pipeline_name: str) -> int:
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
                     request = json.loads(line)
+                    if "compile" in request:
+                        _compile(request, channel)
+                        continue
                     sys.stdout.flush()
                     sys.stderr.flush()
                     pid = os.fork()
@@ -156,12 +200,68 @@ def serve(pipeline_name: str) -> int:
     return 0
 
 
+def serve_in_fork(
+    stdin: int, stdout: int, stderr: int, cwd: Path, env: Any, project_path: Path
+) -> None:
+    """Become a fork server in a child made by ``os.fork`` of a warm process; never returns.
+
+    The process keeps everything its parent imported. It leads its own session,
+    reads requests on ``stdin``, answers on ``stdout``, and logs Kedro's plain lines
+    (the parent may have set up Kedro's terminal logging).
+    """
+    code = 1
+    try:
+        os.setsid()
+        for target, source in ((0, stdin), (1, stdout), (2, stderr)):
+            os.dup2(source, target)
+            os.close(source)
+        sys.stdin = os.fdopen(0, "r", closefd=False)
+        sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+        sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(env)
+        _use_plain_logging_now(project_path)
+        code = serve(None)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _use_plain_logging_now(project_path: Path) -> None:
+    """Kedro's plain logging config, applied now (Kedro is imported already)."""
+    from airflow_kedro_azureml.compute.execute import use_plain_logging
+
+    chosen = os.environ.get("KEDRO_LOGGING_CONFIG")
+    use_plain_logging(project_path)
+    plain = os.environ.get("KEDRO_LOGGING_CONFIG")
+    if plain and plain != chosen:  # neither the user nor the project chose a config
+        import yaml
+        from kedro.framework.project import LOGGING
+
+        LOGGING.configure(yaml.safe_load(Path(plain).read_text(encoding="utf-8")))
+
+
 def main() -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pipeline", required=True)
+    start = parser.add_mutually_exclusive_group(required=True)
+    start.add_argument("--pipeline", help="preload this pipeline of the project in the cwd")
+    start.add_argument(
+        "--compile", action="store_true", help="answer a compile request first (see above)"
+    )
     return serve(parser.parse_args().pipeline)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Every step has ended and been answered: skip tearing down the preloaded modules
+    # (pandas, scikit-learn...), which would keep the caller waiting for nothing.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

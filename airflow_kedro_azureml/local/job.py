@@ -1,9 +1,10 @@
 """One local run of a Kedro pipeline, shared by ``kedro azureml run-local`` and the operator.
 
-The fork server starts first and warms up (imports Kedro and the pipeline's
-modules) while the caller compiles; a compile that fails stops it, leaving
-nothing behind. The steps then run under ``runs_dir/job_name``, and the outcome
-says, in the one status vocabulary, how the run ended and why.
+The fork server starts first, opens the project and compiles (so the caller
+never imports the project's modules), then warms up for the steps; a compile
+that fails stops it, leaving nothing behind. The steps then run under
+``runs_dir/job_name``, and the outcome says, in the one status vocabulary, how
+the run ended and why.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from airflow_kedro_azureml import statuses
+from airflow_kedro_azureml.compiler.child import CompileRequest, CompileResult
 from airflow_kedro_azureml.compiler.spec import PARAMS_FILE_INPUT, PARAMS_FILE_NAME
 from airflow_kedro_azureml.local.forkserver_client import ForkServerClient
 from airflow_kedro_azureml.local.pipeline_run import LocalPipelineRun, step_process_env
@@ -129,11 +131,6 @@ def read_local_job_state(runs_dir: Path, job_name: str) -> statuses.JobState | N
     return statuses.JobState.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
-def start_fork_server(code_dir: Path, pipeline: str) -> ForkServerClient:
-    """Start the warm process steps fork from; it writes no file."""
-    return ForkServerClient(sys.executable, code_dir, step_process_env(sys.executable), pipeline)
-
-
 def pipeline_run_for(
     compiled: CompiledPipeline,
     run_dir: Path,
@@ -185,41 +182,109 @@ def register_asset_outputs(
 
 
 class LocalJob:
-    """One local run: warm up while compiling, run the steps, cancel when asked.
+    """One local run: compile in the warm fork server, run the steps, cancel when asked.
 
-    Example::
+    The fork server opens the project and compiles, so the caller never imports the
+    project's modules; the same imports then serve the forked steps. Example::
 
-        job = LocalJob(project, "training", settings, job_name="local_1")
-        compiled = job.compile(lambda: compile_pipeline(project, options))
-        outcome = job.run(compiled)
+        job = LocalJob(Path("."), "local_1")
+        result = job.compile(CompileRequest(Path("."), None, {}, CompileOptions("training")))
+        outcome = job.run(result.compiled)
     """
 
     def __init__(
         self,
-        project: KedroProject,
-        pipeline: str,
-        settings: LocalRunSettings,
+        project_path: Path,
         job_name: str,
         on_log: LogLine | None = None,
         on_progress: Callable[[str], None] | None = None,
+        on_compile_line: Callable[[str], None] | None = None,
+        start_server: bool = True,
     ) -> None:
         self.job_name = job_name
-        self.run_dir = settings.runs_dir / job_name
-        self._settings = settings
         self._on_log = on_log
         self._on_progress = on_progress or (lambda line: logger.info("%s", line))
+        self._settings: LocalRunSettings | None = None
         self._run: LocalPipelineRun | None = None
         self._server: ForkServerClient | None = None
-        if settings.fork_server:
-            self._server = start_fork_server(project.code_directory, pipeline)
+        if start_server:
+            folder = Path(project_path)  # a missing one is the compile's error to report
+            self._server = ForkServerClient(
+                sys.executable,
+                folder if folder.is_dir() else Path.cwd(),
+                step_process_env(sys.executable),
+                None,
+            )
+            self._server.on_stderr = on_compile_line
 
-    def compile(self, compile_pipeline: Callable[[], CompiledPipeline]) -> CompiledPipeline:
-        """Call ``compile_pipeline`` while the fork server warms up; stop it if that fails."""
+    @classmethod
+    def already_compiled(
+        cls,
+        project: KedroProject,
+        compiled: CompiledPipeline,
+        job_name: str,
+        on_log: LogLine | None = None,
+        on_progress: Callable[[str], None] | None = None,
+        max_parallel: int | None = None,
+        fork_server: bool | None = None,
+    ) -> LocalJob:
+        """A run of a pipeline this process opened and compiled itself (``run-local``).
+
+        Steps fork from a fork of this process, which has imported Kedro and the
+        project already; when that is not safe, from a server that imports them anew.
+        """
+        job = cls(project.path, job_name, on_log, on_progress, start_server=False)
+        job._settings = LocalRunSettings.for_project(
+            project, max_parallel=max_parallel, fork_server=fork_server
+        )
+        if job._settings.fork_server:
+            job._server = ForkServerClient.fork_of_this_process(
+                compiled.code_directory, step_process_env(sys.executable), project.path
+            )
+        return job
+
+    @property
+    def settings(self) -> LocalRunSettings:
+        """Where runs go and how steps run (known once compiled)."""
+        if self._settings is None:
+            raise RuntimeError("LocalJob.compile() comes first")
+        return self._settings
+
+    @property
+    def run_dir(self) -> Path:
+        """This run's folder: ``runs_dir/job_name``."""
+        return self.settings.runs_dir / self.job_name
+
+    def compile(
+        self,
+        request: CompileRequest,
+        runs_dir: str | Path | None = None,
+        max_parallel: int | None = None,
+        fork_server: bool | None = None,
+    ) -> CompileResult:
+        """Compile in the fork server; the run's settings are azureml.yml's, given values winning.
+
+        A failed compile stops the server, leaving nothing behind. With forking
+        turned off the server stops after compiling and steps start from scratch.
+        """
+        assert self._server is not None
         try:
-            return compile_pipeline()
+            result = self._server.compile(request, warm=fork_server)
+            if result.compiled is None:
+                raise ValueError("a local run needs CompileRequest.options (what to compile)")
         except BaseException:
             self._stop_server()
             raise
+        finally:
+            if self._server is not None:
+                self._server.on_stderr = None
+        self._settings = LocalRunSettings.for_project(
+            result.project, runs_dir=runs_dir, max_parallel=max_parallel, fork_server=fork_server
+        )
+        if not self._settings.fork_server:
+            self._server.close()
+            self._server = None
+        return result
 
     def run(self, compiled: CompiledPipeline) -> LocalRunOutcome:
         """Run every step of ``compiled`` and wait for the outcome.
@@ -239,10 +304,10 @@ class LocalJob:
         self._run = pipeline_run_for(
             compiled,
             self.run_dir,
-            self._settings.max_parallel,
+            self.settings.max_parallel,
             on_log=self._on_log,
             on_status=on_status,
-            fork_server=self._server or self._settings.fork_server,
+            fork_server=self._server or self.settings.fork_server,
         )
         self._record(statuses.RUNNING, step_statuses)
         status = self._run.run()

@@ -194,14 +194,15 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             hook = AzureMLHook(azureml_conn_id=self.azureml_conn_id)
             is_local = hook.settings.is_local
             run_id = self.run_id or self._run_id_from(context)
-            # A schedule's job learns its run time when it fires.
-            project = self._open_project(None if self.schedule_action else run_id)
         if self.schedule_action is not None:
-            return self._manage_schedule(context, hook, project, is_local)
+            return self._manage_schedule(context, hook, is_local)
         if is_local:
-            return self._run_locally(context, hook, project, job_name, run_id)
+            return self._run_locally(context, hook, job_name, run_id)
+        from airflow_kedro_azureml.compiler.child import compile_in_child
+
         with _bad_input_fails_fast():
-            compiled = self._compile(project, run_id)
+            result = compile_in_child(self._compile_request(run_id), on_line=self._log_compile_line)
+            project, compiled = result.project, self._compiled(result.compiled, run_id)
         ti.xcom_push(key=RUN_ID_XCOM_KEY, value=run_id)
         return self._run_on_azure(context, project, compiled, job_name, run_id)
 
@@ -258,17 +259,17 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             run_after=getattr(dag_run, "run_after", None),
         )
 
-    def _open_project(self, run_id: str | None) -> KedroProject:
-        """The project, its config resolved with the runtime params the steps will get."""
-        from airflow_kedro_azureml.compiler.kedro_project import open_project
-        from airflow_kedro_azureml.compute.run_time import step_runtime_params
+    def _compile_request(self, run_id: str | None, compile_run_id: str | None = None) -> Any:
+        """What the compile process opens and compiles.
 
-        params = step_runtime_params(self.kedro_params or {}, run_id)
-        return open_project(self.project_path, env=self.env, runtime_params=params)
-
-    def _compile(self, project: KedroProject, run_id: str) -> CompiledPipeline:
-        from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
+        The config resolves with the runtime params the steps will get (a schedule's
+        job learns its run time when it fires: ``run_id`` None). ``compile_run_id``
+        is the run id compiled into the job (``run_id`` unless given).
+        """
+        from airflow_kedro_azureml.compiler import CompileOptions
+        from airflow_kedro_azureml.compiler.child import CompileRequest
         from airflow_kedro_azureml.compiler.kedro_project import PipelineFilters
+        from airflow_kedro_azureml.compute.run_time import step_runtime_params
 
         filters = PipelineFilters(
             tags=tuple(self.node_tags or ()),
@@ -279,17 +280,28 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             to_outputs=tuple(self.to_outputs or ()),
             node_namespaces=tuple(self.node_namespaces or ()),
         )
-        compiled = compile_pipeline(
-            project,
-            CompileOptions(
-                pipeline_name=self.pipeline,
-                filters=filters,
-                run_id=run_id,
-                params=self.kedro_params,
-                node_grouping=self.node_grouping,
-                allow_unknown_params=self.allow_unknown_params,
-            ),
+        options = CompileOptions(
+            pipeline_name=self.pipeline,
+            filters=filters,
+            run_id=compile_run_id or run_id or "",
+            params=self.kedro_params,
+            node_grouping=self.node_grouping,
+            allow_unknown_params=self.allow_unknown_params,
         )
+        return CompileRequest(
+            project_path=Path(self.project_path).expanduser().absolute(),
+            env=self.env,
+            runtime_params=step_runtime_params(self.kedro_params or {}, run_id),
+            options=options,
+        )
+
+    def _log_compile_line(self, line: str) -> None:
+        """A line the compile process logged (Kedro's, the project's): into the task log."""
+        self.log.info("[compile] %s", line)
+
+    def _compiled(self, compiled: CompiledPipeline | None, run_id: str) -> CompiledPipeline:
+        """``compiled``, logged: its steps and which local datasets travel between them."""
+        assert compiled is not None
         self.log.info(
             "Compiled pipeline %r into %d step(s), run id %s",
             self.pipeline,
@@ -303,16 +315,28 @@ class KedroAzureMLPipelineOperator(BaseOperator):
 
     # -- native schedules ---------------------------------------------------------------------
 
-    def _manage_schedule(
-        self, context: Context, hook: AzureMLHook, project: KedroProject, is_local: bool
-    ) -> str:
+    def _manage_schedule(self, context: Context, hook: AzureMLHook, is_local: bool) -> str:
+        """Open the project (and compile the schedule's job, for create_or_update), then act."""
+        from dataclasses import replace
+
+        from airflow_kedro_azureml.compiler.child import compile_in_child
+        from airflow_kedro_azureml.compiler.spec import TRIGGER_TIME_RUN_ID
+
         action, name = str(self.schedule_action), self.schedule_name
         with _bad_input_fails_fast():
+            request = self._compile_request(None, compile_run_id=TRIGGER_TIME_RUN_ID)
+            if action != "create_or_update":
+                request = replace(request, options=None)
+            result = compile_in_child(request, on_line=self._log_compile_line)
+            project = result.project
+            compiled = None
+            if result.compiled is not None:
+                compiled = self._compiled(result.compiled, TRIGGER_TIME_RUN_ID)
             if is_local:
-                return describe_dry_run(self, project, action, name)
+                return describe_dry_run(self, project, compiled, action, name)
             hook = self._workspace_hook(project)
             hook.workspace  # noqa: B018 - validates the workspace before any request
-            return run_schedule_action(self, context, hook, project, action, name)
+            return run_schedule_action(self, context, hook, project, compiled, action, name)
 
     def _schedule_identity(self, compiled: CompiledPipeline) -> Any:
         """How the schedule's jobs are named and labelled (nothing of one Airflow run)."""
@@ -334,35 +358,28 @@ class KedroAzureMLPipelineOperator(BaseOperator):
 
     # -- local backend ------------------------------------------------------------------------
 
-    def _run_locally(
-        self,
-        context: Context,
-        hook: AzureMLHook,
-        project: KedroProject,
-        job_name: str,
-        run_id: str,
-    ) -> str:
-        from airflow_kedro_azureml.local.job import LocalJob, LocalRunSettings, StepLogLevels
+    def _run_locally(self, context: Context, hook: AzureMLHook, job_name: str, run_id: str) -> str:
+        from airflow_kedro_azureml.local.job import LocalJob, StepLogLevels
 
         ti = context["ti"]
-        settings = LocalRunSettings.for_project(
-            project,
-            runs_dir=hook.settings.local_runs_dir,
-            max_parallel=hook.settings.local_max_parallel,
-        )
         levels = StepLogLevels()
-        self._local_job = LocalJob(
-            project,
-            self.pipeline,
-            settings,
-            job_name,
-            on_log=lambda step, line: self.log.log(
-                levels.level_of(step, line), "[%s] %s", step, line
-            ),
-            on_progress=lambda line: self.log.info("%s", line),
-        )
         with _bad_input_fails_fast():
-            compiled = self._local_job.compile(lambda: self._compile(project, run_id))
+            request = self._compile_request(run_id)
+            self._local_job = LocalJob(
+                request.project_path,
+                job_name,
+                on_log=lambda step, line: self.log.log(
+                    levels.level_of(step, line), "[%s] %s", step, line
+                ),
+                on_progress=lambda line: self.log.info("%s", line),
+                on_compile_line=self._log_compile_line,
+            )
+            result = self._local_job.compile(
+                request,
+                runs_dir=hook.settings.local_runs_dir,
+                max_parallel=hook.settings.local_max_parallel,
+            )
+            compiled = self._compiled(result.compiled, run_id)
         report = compiled.local_files_report()
         if report is not None:  # the local backend runs it; Azure ML would refuse it
             self.log.warning("%s", report)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_kedro_azureml.compiler.kedro_project import KedroProject
+    from airflow_kedro_azureml.compiler.spec import CompiledPipeline
     from airflow_kedro_azureml.hooks.azureml import AzureMLHook
 
 ScheduleAction = Literal["create_or_update", "enable", "disable", "delete", "trigger"]
@@ -67,14 +68,20 @@ def run_schedule_action(
     context: Context,
     hook: AzureMLHook,
     project: KedroProject,
+    compiled: CompiledPipeline | None,
     action: str,
     name: str,
 ) -> str:
-    """Carry out ``action`` on schedule ``name``; push its name (and a job's) to XCom."""
+    """Carry out ``action`` on schedule ``name``; push its name (and a job's) to XCom.
+
+    ``compiled`` is the schedule's job (run id ``TRIGGER_TIME_RUN_ID``), needed for
+    ``create_or_update`` only.
+    """
     ti = context["ti"]
     log = operator.log
     if action == "create_or_update":
-        return _create_or_update(operator, context, hook, project, name)
+        assert compiled is not None
+        return _create_or_update(operator, context, hook, project, compiled, name)
     from airflow_kedro_azureml.azure.schedule_launch import act_on_schedule
 
     job = act_on_schedule(hook, name, action)
@@ -100,14 +107,17 @@ def run_schedule_action(
 
 
 def _create_or_update(
-    operator: Any, context: Context, hook: AzureMLHook, project: KedroProject, name: str
+    operator: Any,
+    context: Context,
+    hook: AzureMLHook,
+    project: KedroProject,
+    compiled: CompiledPipeline,
+    name: str,
 ) -> str:
     from airflow_kedro_azureml.azure.schedule_launch import apply_schedule
-    from airflow_kedro_azureml.compiler.spec import TRIGGER_TIME_RUN_ID
     from airflow_kedro_azureml.links import JOB_URL_XCOM_KEY
 
     schedule = resolved_schedule(operator.azureml_schedule, project)
-    compiled = operator._compile(project, TRIGGER_TIME_RUN_ID)
     outcome = apply_schedule(
         hook, compiled, schedule, name, operator._schedule_identity(compiled), log=operator.log
     )
@@ -131,14 +141,18 @@ def _create_or_update(
     return name
 
 
-def describe_dry_run(operator: Any, project: KedroProject, action: str, name: str) -> str:
-    """On the local backend: compile, and say what Azure ML would be asked to do."""
-    from airflow_kedro_azureml.compiler.spec import TRIGGER_TIME_RUN_ID
-
+def describe_dry_run(
+    operator: Any,
+    project: KedroProject,
+    compiled: CompiledPipeline | None,
+    action: str,
+    name: str,
+) -> str:
+    """On the local backend: say what Azure ML would be asked to do (the job is compiled)."""
     detail = ""
     if action == "create_or_update":
+        assert compiled is not None
         schedule = resolved_schedule(operator.azureml_schedule, project)
-        compiled = operator._compile(project, TRIGGER_TIME_RUN_ID)
         detail = f" ({schedule.describe()}, {len(compiled.steps)} step(s))"
     operator.log.info(
         "The local backend has no schedules: nothing was created or changed. On Azure ML "

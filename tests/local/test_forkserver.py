@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -11,9 +12,15 @@ import pytest
 from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
 from airflow_kedro_azureml.compiler.kedro_project import open_project
 from airflow_kedro_azureml.local.forkserver_client import ForkServerClient
-from airflow_kedro_azureml.local.job import pipeline_run_for, start_fork_server
+from airflow_kedro_azureml.local.job import pipeline_run_for
+from airflow_kedro_azureml.local.pipeline_run import step_process_env
 
 RUN_ID = "2026-11-10T06.00.00.000Z"
+
+
+def start_fork_server(project: Path, pipeline: str) -> ForkServerClient:
+    """A server that preloads ``pipeline`` of ``project`` (no compile request)."""
+    return ForkServerClient(sys.executable, project, step_process_env(sys.executable), pipeline)
 
 
 def run_for(project: Path, pipeline: str, tmp_path: Path, server: object = True):
