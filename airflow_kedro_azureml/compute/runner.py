@@ -27,9 +27,15 @@ logger = logging.getLogger(__name__)
 
 def rewire_catalog(catalog: Any, folders: Mapping[str, str], save_version: str | None) -> None:
     """Point each dataset in ``folders`` at its mounted folder, in place."""
-    catalog_logger = logging.getLogger(type(catalog).__module__)
-    previous = catalog_logger.level
-    catalog_logger.setLevel(logging.ERROR)  # replacing entries is the point here
+    # Replacing entries is the point here: no "Replacing dataset" warning per dataset. The
+    # session's catalog class is made at run time (its module is "abc"), so the logger of
+    # every class it derives from is quieted.
+    catalog_loggers = {
+        logging.getLogger(cls.__module__) for cls in type(catalog).__mro__ if cls is not object
+    }
+    previous = {catalog_logger: catalog_logger.level for catalog_logger in catalog_loggers}
+    for catalog_logger in catalog_loggers:
+        catalog_logger.setLevel(logging.ERROR)
     try:
         for name, folder in sorted(folders.items()):
             dataset = catalog.get(name)
@@ -41,7 +47,8 @@ def rewire_catalog(catalog: Any, folders: Mapping[str, str], save_version: str |
                 catalog[name] = _moved_into(catalog, name, dataset, folder, save_version)
             logger.info("Dataset %r uses folder %s", name, folder)
     finally:
-        catalog_logger.setLevel(previous)
+        for catalog_logger, level in previous.items():
+            catalog_logger.setLevel(level)
 
 
 def _moved_into(
