@@ -27,7 +27,6 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_kedro_azureml import DEFAULT_CONNECTION_ID
 from airflow_kedro_azureml.errors import KedroAzureMLError, TransientAzureMLError
-from airflow_kedro_azureml.hooks.azureml import AzureMLJobFailedException
 from airflow_kedro_azureml.identity import schedule_name_for, validate_schedule_name
 from airflow_kedro_azureml.job_watch import JobWatch
 from airflow_kedro_azureml.links import JOB_URL_XCOM_KEY, AzureMLJobLink
@@ -395,7 +394,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             outcome = self._local_job.run(compiled)
         self.log.info("Job %s ended %s (%s)", job_name, outcome.status, outcome.summary())
         if not outcome.succeeded:
-            raise AzureMLJobFailedException(
+            raise _job_failed(
                 f"Kedro pipeline {self.pipeline!r} {outcome.status.lower()}: "
                 f"{outcome.failure_message()}"
             )
@@ -475,7 +474,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             self.log.info("Job %s completed", name)
             return name
         if status in ("failed", "timeout"):
-            raise AzureMLJobFailedException(str(event.get("message")))
+            raise _job_failed(str(event.get("message")))
         # Azure ML refused to answer for good (the job vanished, access was revoked).
         raise AirflowFailException(f"watching Azure ML job {name} failed: {event.get('message')}")
 
@@ -547,9 +546,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             while True:
                 if watch.timed_out():
                     self._cancel_azure_job("timed out")
-                    raise AzureMLJobFailedException(
-                        f"Azure ML job {job_name} timed out and was canceled"
-                    )
+                    raise _job_failed(f"Azure ML job {job_name} timed out and was canceled")
                 try:
                     state = hook.get_job_state(job_name)
                 except TransientAzureMLError as error:
@@ -569,7 +566,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             self.log.info("Job %s completed", job_name)
             return job_name
         final = hook.ended_job_state(state)
-        raise AzureMLJobFailedException(failure_message(job_name, final.status, final.steps or ()))
+        raise _job_failed(failure_message(job_name, final.status, final.steps or ()))
 
     def _cancel_azure_job(self, reason: str) -> None:
         if self._hook is None or self._job_name is None:
@@ -608,6 +605,13 @@ class _TaskJobRecord:
         """Record ``job_name`` as the task run's current job."""
         if self._store is not None:
             self._store.set(self.KEY, {"job_name": job_name, "series": self._series})
+
+
+def _job_failed(message: str) -> Exception:
+    """The task's failure for a job that did not complete (the hook module loads on use)."""
+    from airflow_kedro_azureml.hooks.azureml import AzureMLJobFailedException
+
+    return AzureMLJobFailedException(message)
 
 
 @contextmanager
