@@ -22,9 +22,22 @@ Measured:
    each in its own AIRFLOW_HOME and dags folder, alternating; wall time of the whole
    ``airflow`` process, medians.
 
-Not measured here: the peers' single-step overhead and submission against the
-emulator (kedro-azureml-pipeline builds its own ``MLClient`` from its own config and
-credential chain; see benchmarks/README.md).
+3. **Submission** of a 100-step chain (the project of ``submission.py``) to the
+   package's emulator of the Azure ML REST API, twice, each in a fresh process as a
+   new Airflow task would: cold (empty workspace) and warm (the same job again).
+   Ours: compute check + ``submit_compiled`` through ``AzureMLHook``; the peer:
+   ``AzureMLPipelinesClient.run`` with an ``MLClient`` on the emulator's credential
+   (its own credential chain is beside the point here). Requests counted by the
+   emulator (token requests and blob transfers apart), time inside the process
+   around the submission.
+
+4. **One step's overhead**: the one-node project of ``step_overhead.py``; ours, the
+   step command ``python -m airflow_kedro_azureml.compute.execute`` (output pickled to a
+   folder); the peer, its step command ``kedro azureml execute --node add_one
+   --az-output result FOLDER``, in a second scratch virtualenv that holds the peer and
+   Kedro only (its ``kedro azureml`` group and this package's cannot share one
+   environment). Each against a bare ``KedroSession.run`` of the node in its own
+   environment, interleaved; the ratios are compared.
 
 Command: ``.venv/bin/python benchmarks/peers.py [--quick] [--venv DIR]`` (full run:
 about 10 minutes, plus the install on first use). Runs on demand, not in CI.
@@ -112,6 +125,196 @@ generator.generate()
 print({marker!r} + str(time.perf_counter() - start))
 """
 )
+
+
+SUBMIT_OURS = """
+import sys, tempfile, time
+from pathlib import Path
+from airflow_kedro_azureml.azure.code_snapshot import build_snapshot
+from airflow_kedro_azureml.azure.pipeline_job import JobIdentity
+from airflow_kedro_azureml.azure.submission import submit_compiled
+from airflow_kedro_azureml.compiler import CompileOptions, compile_pipeline
+from airflow_kedro_azureml.compiler.kedro_project import open_project
+from airflow_kedro_azureml.hooks.azureml import AzureMLHook
+
+compiled = compile_pipeline(open_project(Path.cwd()), CompileOptions(pipeline_name="toy"))
+hook = AzureMLHook()
+hook.workspace
+code = Path(tempfile.mkdtemp())
+build_snapshot(Path.cwd(), code)
+start = time.perf_counter()
+for target in compiled.computes.values():
+    assert hook.compute_exists(target.cluster_name)
+submit_compiled(
+    hook, compiled, JobIdentity(name={name!r}, experiment_name="bench"), code,
+    computes_checked=True,
+)
+print({marker!r} + str(time.perf_counter() - start))
+"""
+
+SUBMIT_PEER = """
+import time
+from pathlib import Path
+from azure.ai.ml import MLClient
+from kedro.framework.project import pipelines
+from kedro.framework.startup import bootstrap_project
+from kedro.io import DataCatalog
+from kedro_azureml_pipeline.client import AzureMLPipelinesClient
+from kedro_azureml_pipeline.config import KedroAzureMLConfig
+from kedro_azureml_pipeline.generator import AzureMLPipelineGenerator
+from airflow_kedro_azureml.testing.credentials import EmulatorCredential
+
+bootstrap_project(Path.cwd())
+config = KedroAzureMLConfig.model_validate({{
+    "workspace": {{"__default__": {{"subscription_id": {subscription!r},
+                                   "resource_group": {resource_group!r}, "name": {workspace!r}}}}},
+    "compute": {{"__default__": {{"cluster_name": "cpu-cluster"}}}},
+    "execution": {{"environment": "kedro-env@latest", "code_directory": "."}},
+}})
+catalog = DataCatalog.from_config(
+    {{"raw": {{"type": "json.JSONDataset", "filepath": "inputs/raw.json"}}}}
+)
+generator = AzureMLPipelineGenerator("toy", "local", config, {{}}, catalog)
+job = generator.generate()
+job.name = {name!r}
+client = MLClient(EmulatorCredential(), {subscription!r}, {resource_group!r}, {workspace!r})
+start = time.perf_counter()
+AzureMLPipelinesClient(job).run(
+    config.workspace.root["__default__"], config.compute, ml_client=client,
+    experiment_name="bench",
+)
+print({marker!r} + str(time.perf_counter() - start))
+"""
+SUBMIT_STEPS = 100
+
+BARE_SESSION = """
+from pathlib import Path
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+bootstrap_project(Path.cwd())
+with KedroSession.create(project_path=Path.cwd()) as session:
+    session.run(pipeline_names=["bench"], node_names=["add_one"])
+"""
+
+
+def install_step_venv(venv: Path) -> Path:
+    """A virtualenv with the peer and Kedro only (no Airflow, not this package)."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([PYTHON, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            PEERS[0],
+            "kedro==1.7.0",
+        ],
+        check=True,
+    )
+    return python
+
+
+def step_table(step_python: Path, work: Path, repeat: int) -> list[tuple]:
+    """Rows: tool, step s, bare session s (same environment), ratio."""
+    from benchmarks.step_overhead import step_command, write_project
+
+    project = write_project(work / "step")
+    commands = {
+        "ours: step": step_command(work / "step-out-ours"),
+        "ours: bare session": [PYTHON, "-c", BARE_SESSION],
+        "peer: step": [
+            str(step_python),
+            "-m",
+            "kedro",
+            "azureml",
+            "execute",
+            "--pipeline",
+            "bench",
+            "--node",
+            "add_one",
+            "--az-output",
+            "result",
+            str(work / "step-out-peer"),
+        ],
+        "peer: bare session": [str(step_python), "-c", BARE_SESSION],
+    }
+    for folder in ("step-out-ours", "step-out-peer"):
+        (work / folder).mkdir()
+    seconds: dict[str, list[float]] = {name: [] for name in commands}
+    names = list(commands)
+    for index in range(repeat):
+        for name in names if index % 2 == 0 else reversed(names):
+            run = run_child(commands[name], cwd=project, timeout=600)
+            if run.returncode != 0:
+                raise SystemExit(f"{name} failed:\n{run.stderr[-3000:]}")
+            seconds[name].append(run.seconds)
+    rows = []
+    for tool in ("ours", "peer"):
+        step = median(seconds[f"{tool}: step"])
+        bare = median(seconds[f"{tool}: bare session"])
+        label = "airflow-kedro-azureml" if tool == "ours" else "kedro-azureml-pipeline"
+        rows.append((label, f"{step:.2f}", f"{bare:.2f}", f"{step / bare:.2f}"))
+    return rows
+
+
+def submission_table(peer_python: Path, work: Path) -> list[tuple]:
+    """Rows: tool, cold/warm, workspace requests, blob requests, seconds."""
+    import os
+
+    from airflow_kedro_azureml.testing import AzureMLEmulator
+    from benchmarks.submission import chain_project
+    from tests.operators.task_thread import CLIENT_ID, SECRET, TENANT
+
+    rows = []
+    for tool, python, template in (
+        ("airflow-kedro-azureml", Path(PYTHON), SUBMIT_OURS),
+        ("kedro-azureml-pipeline", peer_python, SUBMIT_PEER),
+    ):
+        project = chain_project(work / f"submit-{tool}", SUBMIT_STEPS)
+        with (
+            AzureMLEmulator(execute_jobs=False, computes=("cpu-cluster",)) as emulator,
+            emulator.patched_environment(),
+        ):
+            from azure.ai.ml.entities import Environment
+
+            emulator.ml_client().environments.create_or_update(
+                Environment(name="kedro-env", version="1", image="python:3.11-slim")
+            )
+            connection = emulator.airflow_connection(TENANT, CLIENT_ID, SECRET)
+            env = child_env(AIRFLOW_CONN_AZURE_ML_DEFAULT=json.dumps(connection))
+            env.update(os.environ)
+            env["AIRFLOW_CONN_AZURE_ML_DEFAULT"] = json.dumps(connection)
+            for label in ("cold", "warm"):
+                code = template.format(
+                    name=f"bench_{label}",
+                    marker=MARKER,
+                    subscription=emulator.subscription_id,
+                    resource_group=emulator.resource_group,
+                    workspace=emulator.workspace_name,
+                )
+                emulator.reset_requests()
+                run = run_child([str(python), "-c", code], cwd=project, env=env, timeout=1200)
+                lines = [x for x in run.stdout.splitlines() if x.startswith(MARKER)]
+                if run.returncode != 0 or not lines:
+                    raise SystemExit(f"{tool} {label} submission failed:\n{run.stderr[-4000:]}")
+                recorded = emulator.requests()
+                blobs = sum(1 for r in recorded if r.path.startswith("/emulatorstorage/"))
+                tokens = sum(1 for r in recorded if "/oauth2/" in r.path or "openid" in r.path)
+                rows.append(
+                    (
+                        tool,
+                        label,
+                        str(len(recorded) - blobs - tokens),
+                        str(blobs),
+                        f"{float(lines[-1][len(MARKER) :]):.2f}",
+                    )
+                )
+    return rows
 
 
 def install_peers(venv: Path) -> Path:
@@ -289,6 +492,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="1 sample each, 1,000 nodes only")
     parser.add_argument("--repeat", type=int, default=None, help="samples of each figure")
     parser.add_argument("--venv", type=Path, default=None, help="scratch virtualenv for peers")
+    parser.add_argument(
+        "--parts",
+        default="compile,submit,step,dag",
+        help="comma-separated parts to measure: compile, submit, step, dag (default: all)",
+    )
     arguments = parser.parse_args()
     repeat = arguments.repeat or (1 if arguments.quick else 3)
     sizes = SIZES[:1] if arguments.quick else SIZES
@@ -299,23 +507,41 @@ def main() -> int:
     peer_python = install_peers(venv)
     assert EXAMPLE_PROJECT.is_dir()
 
-    print(f"\nCompile (seconds, median of {repeat}; each sample a fresh process):")
-    rows = compile_table(peer_python, repeat, sizes)
-    print(table(["shape", "nodes", "ours s", "kedro-azureml-pipeline s", "peer / ours"], rows))
+    parts = set(arguments.parts.split(","))
+    if "compile" in parts:
+        print(f"\nCompile (seconds, median of {repeat}; each sample a fresh process):")
+        rows = compile_table(peer_python, repeat, sizes)
+        print(table(["shape", "nodes", "ours s", "kedro-azureml-pipeline s", "peer / ours"], rows))
 
-    print("\nThe example project through Airflow, local (airflow dags test, whole process):")
-    runs = prepare_dag_runs(work, peer_python)
-    rows = dag_table(runs, repeat)
-    print(table(["DAG", "median s", "spread", "ratio to kedro-airflow"], rows))
-    print(
-        textwrap.dedent(
-            """
-            airflow-kedro-azureml: 11 steps, each its own process forked from a warm server
-            (2 at a time), data between steps pickled to disk, as on Azure ML.
-            kedro-airflow: memory-grouped tasks, each a KedroSession in the Airflow process.
-            """
-        ).strip()
-    )
+    if "submit" in parts:
+        print(f"\nSubmission of a {SUBMIT_STEPS}-step chain to the emulator (fresh processes):")
+        rows = submission_table(peer_python, work)
+        print(
+            table(
+                ["tool", "submission", "workspace requests", "blob requests", "seconds"],
+                rows,
+            )
+        )
+
+    if "step" in parts:
+        step_venv = venv.parent / f"{venv.name}-step"
+        print(f"\nOne step (installing the peer alone into {step_venv}) ...", flush=True)
+        rows = step_table(install_step_venv(step_venv), work, max(repeat, 2) * 2)
+        print(table(["tool", "step s", "bare KedroSession.run s", "step / bare"], rows))
+    if "dag" in parts:
+        print("\nThe example project through Airflow, local (airflow dags test, whole process):")
+        runs = prepare_dag_runs(work, peer_python)
+        rows = dag_table(runs, repeat)
+        print(table(["DAG", "median s", "spread", "ratio to kedro-airflow"], rows))
+        print(
+            textwrap.dedent(
+                """
+                airflow-kedro-azureml: 11 steps, each its own process forked from a warm server
+                (2 at a time), data between steps pickled to disk, as on Azure ML.
+                kedro-airflow: memory-grouped tasks, each a KedroSession in the Airflow process.
+                """
+            ).strip()
+        )
     return 0
 
 
