@@ -245,6 +245,8 @@ def run_local_command(
     except KedroAzureMLError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Job {job.job_name}: {outcome.status}")
+    for line in job.summary_lines(compiled):
+        click.echo(f"  {line}")
     if not outcome.succeeded:
         raise click.ClickException(outcome.failure_message())
 

@@ -77,6 +77,11 @@ def test_run_local_runs_every_step(toy_project: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Completed" in result.stdout
     assert (toy_project / "data" / "report.json" / RUN_ID / "report.json").exists()
+    # It ends saying where this run is: run id, folder, step logs.
+    run_dir = next((toy_project / ".azureml-local" / "runs").iterdir())
+    assert f"  run id: {RUN_ID}" in result.stdout
+    assert f"  run folder: {run_dir}" in result.stdout
+    assert f"  step logs: {run_dir}/<step>/user_logs/std_log.txt" in result.stdout
 
 
 LOCAL_INTERMEDIATES = {

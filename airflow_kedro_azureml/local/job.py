@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from airflow_kedro_azureml import statuses
+from airflow_kedro_azureml.compiler.bindings import read_parent_output
 from airflow_kedro_azureml.compiler.child import CompileRequest, CompileResult
-from airflow_kedro_azureml.compiler.spec import PARAMS_FILE_INPUT, PARAMS_FILE_NAME
+from airflow_kedro_azureml.compiler.spec import DONE_PORT, PARAMS_FILE_INPUT, PARAMS_FILE_NAME
 from airflow_kedro_azureml.local.forkserver_client import ForkServerClient
 from airflow_kedro_azureml.local.pipeline_run import LocalPipelineRun, step_process_env
 from airflow_kedro_azureml.local.steps import steps_from_spec
@@ -320,6 +321,30 @@ class LocalJob:
             step_statuses=dict(self._run.step_statuses),
             failure=self._run.failure_message(),
         )
+
+    def summary_lines(self, compiled: CompiledPipeline) -> list[str]:
+        """Where this run is: its run id, folder, step logs and final outputs (one per line).
+
+        Final outputs are the step outputs no other step of the job reads (the job's
+        results; everything else is data between steps).
+        """
+        lines = [
+            f"run id: {compiled.run_id}",
+            f"run folder: {self.run_dir}",
+            f"step logs: {self.run_dir}/<step>/user_logs/std_log.txt",
+        ]
+        read = {
+            found
+            for step in compiled.steps
+            for _, binding in step.inputs
+            if (found := read_parent_output(binding)) is not None
+        }
+        for step in compiled.steps:
+            for port in step.outputs:
+                folder = self.run_dir / step.name / "outputs" / port
+                if port != DONE_PORT and (step.name, port) not in read and folder.exists():
+                    lines.append(f"output {port} of step {step.name}: {folder}")
+        return lines
 
     def _record(self, status: str, step_statuses: dict[str, str]) -> None:
         """Keep the run's state in ``job.json`` of its folder, for a sensor to read."""

@@ -393,6 +393,8 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         with _bad_input_fails_fast():
             outcome = self._local_job.run(compiled)
         self.log.info("Job %s ended %s (%s)", job_name, outcome.status, outcome.summary())
+        for line in self._local_job.summary_lines(compiled):
+            self.log.info("Job %s: %s", job_name, line)
         if not outcome.succeeded:
             raise _job_failed(
                 f"Kedro pipeline {self.pipeline!r} {outcome.status.lower()}: "
