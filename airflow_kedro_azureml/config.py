@@ -130,6 +130,9 @@ class LocalBackendConfig(_Strict):
     # Fork steps from a warm process that has imported Kedro and the project once;
     # false starts every step from scratch, exactly as on Azure ML compute.
     fork_server: bool = True
+    # Run folders to keep in runs_dir, the newest first (the one just run included);
+    # older ones are deleted after each run. None keeps every run folder.
+    keep_runs: int | None = Field(default=None, ge=1)
 
 
 class ExecutionConfig(_Strict):

@@ -74,11 +74,13 @@ class StepLogLevels:
 
 @dataclass(frozen=True)
 class LocalRunSettings:
-    """Where local runs go, how many steps run at once, and whether steps are forked."""
+    """Where local runs go, how many steps run at once, whether steps are forked, how many
+    run folders are kept."""
 
     runs_dir: Path
     max_parallel: int
     fork_server: bool
+    keep_runs: int | None = None
 
     @classmethod
     def for_project(
@@ -98,6 +100,7 @@ class LocalRunSettings:
             runs_dir=folder if folder.is_absolute() else project.path / folder,
             max_parallel=max_parallel or local.max_parallel,
             fork_server=local.fork_server if fork_server is None else fork_server,
+            keep_runs=local.keep_runs,
         )
 
 
@@ -180,6 +183,25 @@ def register_asset_outputs(
             if target.exists():
                 shutil.rmtree(target)
             shutil.copytree(run.output_dir(step.name, binding.port), target)
+
+
+def prune_run_folders(runs_dir: Path, keep: int, current: str) -> list[Path]:
+    """Delete all but the ``keep`` newest run folders of ``runs_dir``; return the deleted.
+
+    A run folder is one that holds a ``job.json``; the run ``current`` is always kept.
+    Anything else in ``runs_dir`` is left alone.
+    """
+    runs = [
+        folder
+        for folder in runs_dir.iterdir()
+        if folder.is_dir() and (folder / JOB_STATE_FILE).is_file() and folder.name != current
+    ]
+    runs.sort(key=lambda folder: (folder / JOB_STATE_FILE).stat().st_mtime, reverse=True)
+    deleted = runs[max(keep - 1, 0) :]
+    for folder in deleted:
+        shutil.rmtree(folder, ignore_errors=True)
+        logger.info("Deleted run folder %s (execution.local.keep_runs: %d)", folder, keep)
+    return deleted
 
 
 class LocalJob:
@@ -315,6 +337,8 @@ class LocalJob:
         if status == statuses.COMPLETED:
             register_asset_outputs(compiled, self._run, self.job_name)
         self._record(status, step_statuses)
+        if self.settings.keep_runs is not None:
+            prune_run_folders(self.settings.runs_dir, self.settings.keep_runs, self.job_name)
         return LocalRunOutcome(
             job_name=self.job_name,
             status=status,

@@ -175,3 +175,32 @@ def test_a_process_running_threads_does_not_fork_itself(tmp_path: Path) -> None:
     finally:
         stop.set()
         helper.join()
+
+
+def test_old_run_folders_are_deleted_beyond_keep_runs(tmp_path: Path) -> None:
+    import os
+
+    from airflow_kedro_azureml.local.job import prune_run_folders
+
+    runs = tmp_path / "runs"
+    for age, name in enumerate(["current", "b", "c", "d"]):
+        state = runs / name / "job.json"
+        state.parent.mkdir(parents=True)
+        state.write_text("{}")
+        os.utime(state, (1_000 + age, 1_000 + age))
+    (runs / "notes").mkdir()  # no job.json: not a run folder, left alone
+    deleted = prune_run_folders(runs, 2, current="current")
+    assert sorted(folder.name for folder in deleted) == ["b", "c"]
+    assert sorted(folder.name for folder in runs.iterdir()) == ["current", "d", "notes"]
+
+
+def test_keep_runs_comes_from_azureml_yml_and_must_be_positive() -> None:
+    from airflow_kedro_azureml.config import parse_config
+    from airflow_kedro_azureml.errors import ConfigError
+
+    base = {"compute": {"__default__": {"cluster_name": "cpu"}}}
+    config = parse_config({**base, "execution": {"local": {"keep_runs": 3}}}, "azureml.yml")
+    assert config.execution.local.keep_runs == 3
+    assert parse_config(base, "azureml.yml").execution.local.keep_runs is None
+    with pytest.raises(ConfigError, match="keep_runs"):
+        parse_config({**base, "execution": {"local": {"keep_runs": 0}}}, "azureml.yml")
