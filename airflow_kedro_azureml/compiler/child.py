@@ -121,7 +121,6 @@ def compile_in_child(
     request: CompileRequest,
     python: str | None = None,
     on_line: Callable[[str], None] | None = None,
-    env: dict[str, str] | None = None,
 ) -> CompileResult:
     """Answer ``request`` in a fresh Python process; its log lines go to ``on_line``."""
     process = subprocess.run(
@@ -129,7 +128,6 @@ def compile_in_child(
         input=encode_request(request).encode("ascii") + b"\n",
         capture_output=True,
         cwd=request.project_path if request.project_path.is_dir() else None,
-        env=env,
         check=False,
     )
     lines = process.stderr.decode("utf-8", errors="replace").splitlines()

@@ -32,7 +32,7 @@ import select
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 COMPILE_STEP = "__compile__"
 
@@ -106,8 +106,7 @@ def _run_child(request: dict[str, Any], channel: int) -> None:
         os.dup2(log, 1)
         os.dup2(log, 2)
         os.close(log)
-        sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
-        sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+        _rebind_output_streams()
         os.environ.update(request["env"])
         from airflow_kedro_azureml.compute import EXECUTE_MODULE
         from airflow_kedro_azureml.compute.execute import main
@@ -121,11 +120,26 @@ def _run_child(request: dict[str, Any], channel: int) -> None:
         traceback.print_exc()
         code = 1
     finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+        _exit_now(code)
+
+
+def _rebind_output_streams() -> None:
+    """Point ``sys.stdout`` and ``sys.stderr`` at fds 1 and 2 after they were redirected."""
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Flush what was written and leave at once, without tearing down imported modules.
+
+    Used where the process must not run its parent's clean-up (a forked child) or has
+    nothing left to clean up but heavy modules (a server whose steps all ended).
+    """
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
 
 
 def _answer(channel: int, message: dict[str, Any]) -> None:
@@ -216,8 +230,7 @@ def serve_in_fork(
             os.dup2(source, target)
             os.close(source)
         sys.stdin = os.fdopen(0, "r", closefd=False)
-        sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
-        sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+        _rebind_output_streams()
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(env)
@@ -226,11 +239,7 @@ def serve_in_fork(
     except BaseException:
         traceback.print_exc()
     finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+        _exit_now(code)
 
 
 def _use_plain_logging_now(project_path: Path) -> None:
@@ -259,9 +268,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    code = main()
     # Every step has ended and been answered: skip tearing down the preloaded modules
     # (pandas, scikit-learn...), which would keep the caller waiting for nothing.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    _exit_now(main())

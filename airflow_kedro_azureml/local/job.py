@@ -352,10 +352,13 @@ class LocalJob:
         Final outputs are the step outputs no other step of the job reads (the job's
         results; everything else is data between steps).
         """
+        if self._run is None:
+            raise RuntimeError("LocalJob.run() comes first")
+        run = self._run
         lines = [
             f"run id: {compiled.run_id}",
             f"run folder: {self.run_dir}",
-            f"step logs: {self.run_dir}/<step>/user_logs/std_log.txt",
+            f"step logs: {run.log_path('<step>')}",
         ]
         read = {
             found
@@ -365,7 +368,7 @@ class LocalJob:
         }
         for step in compiled.steps:
             for port in step.outputs:
-                folder = self.run_dir / step.name / "outputs" / port
+                folder = run.output_dir(step.name, port)
                 if port != DONE_PORT and (step.name, port) not in read and folder.exists():
                     lines.append(f"output {port} of step {step.name}: {folder}")
         return lines
