@@ -80,6 +80,8 @@ class StepState:
     error: str | None = None
     log_tail: str | None = None
     studio_url: str = ""
+    reused: bool = False
+    """Completed by reusing an earlier run of the same step (it did not run again)."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class JobState:
                     "error": step.error,
                     "log_tail": step.log_tail,
                     "studio_url": step.studio_url,
+                    "reused": step.reused,
                 }
                 for step in self.steps
             ]
@@ -143,6 +146,7 @@ class JobState:
                     s.get("error"),
                     s.get("log_tail"),
                     s.get("studio_url") or "",
+                    bool(s.get("reused")),
                 )
                 for s in steps
             ),
@@ -150,7 +154,7 @@ class JobState:
 
 
 def progress_line(steps: Iterable[StepState], total: int) -> str:
-    """E.g. ``3/7 steps completed, running: train_model``.
+    """E.g. ``3/7 steps completed (2 reused), running: train_model``.
 
     Steps that failed are listed apart from steps canceled because something
     upstream failed (or the job was canceled).
@@ -158,6 +162,9 @@ def progress_line(steps: Iterable[StepState], total: int) -> str:
     steps = list(steps)
     completed = sum(1 for step in steps if step.status == COMPLETED)
     line = f"{completed}/{total} steps completed"
+    reused = sum(1 for step in steps if step.reused)
+    if reused:
+        line += f" ({reused} reused)"
     for label, words in (
         ("running", {RUNNING}),
         ("failed", {FAILED, NOT_RESPONDING}),

@@ -5,9 +5,12 @@ first ``job_name_for(...)``, then ``<first>_2``, ``<first>_3``...), and a task
 try walks them from the one it was told to start at:
 - a job that is still active (or paused) is re-attached, never submitted again;
 - a job that completed is returned at once (unless the caller asks to run the
-  pipeline again, as when a user clears the task: then the next name);
+  pipeline again, as when a user clears the task: then the next name, which runs
+  every step again, ``force_rerun``: the user asked for a run, not a copy);
 - a job that failed, was canceled or stopped responding is left as it is, and the
-  next name is tried: a retry submits a new job instead of dead-ending on the old;
+  next name is tried: a retry submits a new job instead of dead-ending on the old,
+  and Azure ML reuses the steps that completed (same component and inputs), so the
+  new job resumes at the failed step;
 - the first name with no job is the one submitted, after ``before_submit(name)``
   (so a kill from then on can cancel it), every distinct compute checked (a
   missing one fails before any upload) and the code snapshot built;
@@ -21,7 +24,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +71,7 @@ def submit_or_attach(
     check_environment(compiled)
     check_local_files(compiled)
     name = first_name
+    force_rerun = False
     for _ in range(MAX_JOBS_PER_TASK_RUN):
         existing = hook.find_job_state(name)
         if existing is None:
@@ -81,10 +85,11 @@ def submit_or_attach(
             )
         elif existing.is_success and rerun_completed:
             log.info(
-                "Job %s completed and the task was cleared: a new job, %s, runs the pipeline again",
+                "Job %s completed and the task was cleared: a new job, %s, runs every step again",
                 name,
                 next_job_name(name),
             )
+            force_rerun = True
         else:
             verb = "returning it" if existing.is_success else "re-attaching"
             log.info(
@@ -102,7 +107,10 @@ def submit_or_attach(
     with tempfile.TemporaryDirectory(prefix="kedro-azureml-code-") as snapshot:
         files = build_snapshot(compiled.code_directory, Path(snapshot))
         log.info("Code snapshot: %d file(s) from %s", len(files), compiled.code_directory)
-        state = _submit_once(hook, compiled, identity_for(name), Path(snapshot), log)
+        identity = identity_for(name)
+        if force_rerun and not identity.force_rerun:
+            identity = replace(identity, force_rerun=True)
+        state = _submit_once(hook, compiled, identity, Path(snapshot), log)
     return LaunchedJob(state, submitted=True)
 
 

@@ -20,7 +20,9 @@ from airflow_kedro_azureml.compiler.spec import (
     PARAMS_FILE_NAME,
     PARAMS_INPUT,
     RUN_ID_INPUT,
+    STEP_PARAMS_FILE_PORT,
     CompiledPipeline,
+    StepSpec,
 )
 
 SCHEMA = "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json"
@@ -71,6 +73,8 @@ def to_yaml(
             "command": step.command,
             "inputs": inputs,
         }
+        if not step.deterministic:
+            job = _with_inline_component(job, step)
         if step.outputs:
             job["outputs"] = {port: {"type": "uri_folder"} for port in step.outputs}
             for binding in step.asset_outputs:
@@ -121,6 +125,29 @@ def to_yaml(
     if identity.tags:
         document["tags"] = dict(identity.tags)
     return dump_yaml(document)
+
+
+def _with_inline_component(job: dict[str, Any], step: StepSpec) -> dict[str, Any]:
+    """The step with its component written out, to say ``is_deterministic: false``.
+
+    A pipeline node cannot carry ``is_deterministic`` itself; its inline component can,
+    and then declares every port's type.
+    """
+    port_types = {port: "string" for port, _ in step.inputs}
+    port_types.update(dict.fromkeys(step.data_inputs, "uri_folder"))
+    port_types.update({binding.port: binding.asset_type for binding in step.asset_inputs})
+    if STEP_PARAMS_FILE_PORT in port_types:
+        port_types[STEP_PARAMS_FILE_PORT] = "uri_file"
+    component = {
+        "type": "command",
+        "is_deterministic": False,
+        "code": job.pop("code"),
+        "environment": job.pop("environment"),
+        "command": job.pop("command"),
+        "inputs": {port: {"type": kind} for port, kind in sorted(port_types.items())},
+        "outputs": {port: {"type": "uri_folder"} for port in step.outputs},
+    }
+    return {**job, "component": component}
 
 
 def dump_yaml(document: Any) -> str:

@@ -34,13 +34,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class JobIdentity:
-    """How the submitted job is named and labelled."""
+    """How the submitted job is named and labelled, and whether it may reuse earlier steps."""
 
     name: str | None = None
     experiment_name: str | None = None
     display_name: str | None = None
     description: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    force_rerun: bool = False
+    """Run every step, even those Azure ML could reuse from a completed run."""
 
 
 def to_pipeline_job(
@@ -86,6 +88,7 @@ def to_pipeline_job(
             outputs=outputs,
             compute=compute_name(target),
             environment_variables=dict(compiled.environment_variables) or None,
+            is_deterministic=step.deterministic,
         )
         _set_resources(node, target)
         jobs[step.name] = node
@@ -104,13 +107,15 @@ def step_component(
     from azure.ai.ml.entities import CommandComponent
 
     inputs, outputs = _step_io(compiled, step, for_component=True)
-    content = {
+    content: dict[str, object] = {
         "command": step.command,
         "inputs": {port: spec.type for port, spec in sorted(inputs.items())},
         "outputs": sorted(outputs),
         "environment": environment_id,
         "code": code_hash,
     }
+    if not step.deterministic:
+        content["deterministic"] = False
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()
     return CommandComponent(
         name=name,
@@ -120,7 +125,7 @@ def step_component(
         environment=environment_id,
         inputs=inputs,
         outputs=outputs,
-        is_deterministic=True,
+        is_deterministic=step.deterministic,
     )
 
 
@@ -198,7 +203,7 @@ def _pipeline_job(
 ) -> PipelineJob:
     """Wrap step nodes into a ``PipelineJob`` and bind every step input."""
     from azure.ai.ml import Input
-    from azure.ai.ml.entities import PipelineJob
+    from azure.ai.ml.entities import PipelineJob, PipelineJobSettings
 
     inputs: dict[str, Any] = {RUN_ID_INPUT: compiled.run_id, PARAMS_INPUT: compiled.params_word}
     if compiled.params_file_text is not None:
@@ -213,6 +218,7 @@ def _pipeline_job(
         display_name=identity.display_name,
         description=identity.description,
         tags=dict(identity.tags),
+        settings=PipelineJobSettings(force_rerun=True if identity.force_rerun else None),
     )
     for step in compiled.steps:
         node = jobs[step.name]

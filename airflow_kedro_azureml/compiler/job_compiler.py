@@ -62,6 +62,8 @@ if TYPE_CHECKING:
     from kedro.pipeline import Pipeline
 
 COMPUTE_TAG_PREFIX = "compute."
+# A node with this tag is run again by every job: Azure ML never reuses its step's outputs.
+NONDETERMINISTIC_TAG = "azureml.nondeterministic"
 # Params longer than this (as a command-line word) travel as a file input instead: a step's
 # whole command is one argument of ``bash -c``, and Linux allows 128 KiB per argument.
 MAX_INLINE_PARAMS_BYTES = 32_000
@@ -494,6 +496,9 @@ class _Compiler:
             outputs=tuple(outputs),
             asset_inputs=tuple(asset_inputs),
             asset_outputs=tuple(asset_outputs),
+            deterministic=not any(
+                NONDETERMINISTIC_TAG in self.nodes[member].tags for member in members
+            ),
         )
 
 

@@ -71,6 +71,9 @@ class StepSpec:
     outputs: tuple[str, ...]
     asset_inputs: tuple[AssetBinding, ...] = ()
     asset_outputs: tuple[AssetBinding, ...] = ()
+    deterministic: bool = True
+    """Whether Azure ML may reuse a completed run of this step (same component and
+    inputs) instead of running it again; false when a node is tagged non-deterministic."""
 
     @property
     def input_bindings(self) -> dict[str, str]:

@@ -456,7 +456,8 @@ class AzureMLHook(BaseHook):
             if with_errors and status == statuses.FAILED:
                 error, tail = self._step_failure(str(child.name))
             studio_url = str(getattr(child, "studio_url", None) or "")
-            states.append(StepState(str(step_name), status, error, tail, studio_url))
+            reused = str(properties.get("azureml.isreused", "")).lower() == "true"
+            states.append(StepState(str(step_name), status, error, tail, studio_url, reused))
         return tuple(states)
 
     def _step_failure(self, name: str) -> tuple[str | None, str | None]:

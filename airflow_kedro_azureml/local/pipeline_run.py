@@ -54,7 +54,10 @@ class LocalPipelineRun:
         on_status: Callable[[str, str], None] | None = None,
         python_executable: str | None = None,
         fork_server: bool | ForkServerClient = False,
+        reused: Mapping[str, Path] | None = None,
     ) -> None:
+        """``reused`` maps steps that do not run to the folder of an earlier run of the
+        same step: they complete at once and offer that run's outputs."""
         if max_parallel < 1:
             raise ValueError(f"max_parallel must be at least 1, got {max_parallel}")
         self._steps = order_steps(steps)
@@ -73,6 +76,7 @@ class LocalPipelineRun:
             fork_server if isinstance(fork_server, ForkServerClient) else None
         )
         self._forked: dict[str, int] = {}
+        self._reused = {name: Path(folder) for name, folder in (reused or {}).items()}
         self._log_tails: dict[str, deque[str]] = {}
         self._cancel_requested = False
         self._thread: threading.Thread | None = None
@@ -118,7 +122,9 @@ class LocalPipelineRun:
             _terminate_group(pid)
 
     def output_dir(self, step_name: str, port: str) -> Path:
-        """The folder that holds output ``port`` of step ``step_name``."""
+        """The folder that holds output ``port`` of step ``step_name`` (a reused run's)."""
+        if step_name in self._reused:
+            return self._reused[step_name] / "outputs" / port
         return self._run_dir / step_name / "outputs" / port
 
     def log_path(self, step_name: str) -> Path:
@@ -135,11 +141,17 @@ class LocalPipelineRun:
     # -- scheduling -------------------------------------------------------------------------
 
     def _run_all(self) -> None:
-        pending = list(self._steps)
+        pending = [step for step in self._steps if step.name not in self._reused]
         done: set[str] = set()
         running: dict[str, threading.Thread] = {}
         failed = False
         with self._changed:
+            for name, folder in self._reused.items():
+                log_file = self.log_path(name)
+                log_file.parent.mkdir(parents=True, exist_ok=True)
+                log_file.write_text(f"reused the completed run in {folder}\n", encoding="utf-8")
+                self._set_status(name, COMPLETED)
+                done.add(name)
             while pending or running:
                 stop = failed or self._cancel_requested
                 if not stop:

@@ -90,6 +90,10 @@ class KedroAzureMLPipelineOperator(BaseOperator):
     :param schedule_name: the schedule's name; ``<dag_id>-<task_id>`` when unset.
     :param schedule_action: ``create_or_update`` (the default with ``azureml_schedule``),
         ``enable``, ``disable``, ``delete`` or ``trigger`` (fire once now).
+    :param force_rerun: run every step of the job, even a step Azure ML could reuse
+        from a completed run (same component, code, environment and inputs). Off by
+        default: a retry after a failed job then resumes at the failed step. Clearing a
+        task whose job completed always reruns every step.
     """
 
     template_fields: Sequence[str] = (
@@ -142,6 +146,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         azureml_schedule: AzureMLSchedule | str | None = None,
         schedule_name: str | None = None,
         schedule_action: ScheduleAction | None = None,
+        force_rerun: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -172,6 +177,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         self.schedule_name = validate_schedule_name(
             schedule_name or schedule_name_for(self.dag_id, self.task_id), "schedule_name"
         )
+        self.force_rerun = force_rerun
         self._local_job: LocalJob | None = None
         self._end_time: float | None = None
         self._job_name: str | None = None
@@ -537,6 +543,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             display_name=self.display_name or f"{self.dag_id}.{self.task_id}",
             description=self.description,
             tags=tags,
+            force_rerun=self.force_rerun,
         )
 
     def _wait(self, hook: AzureMLHook, job_name: str, total_steps: int) -> str:

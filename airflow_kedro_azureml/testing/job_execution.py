@@ -26,6 +26,12 @@ from airflow_kedro_azureml.testing.rest_to_local import (
     pipeline_job_to_local,
 )
 from airflow_kedro_azureml.testing.state import TERMINAL_JOB_STATUSES, system_data, utc_now_iso
+from airflow_kedro_azureml.testing.step_reuse import (
+    CompletedStep,
+    ReuseIndex,
+    ReusePlan,
+    plan_reuse,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +55,7 @@ class _ActiveJob:
     thread: threading.Thread | None = None
     run: LocalPipelineRun | None = None
     cancel_requested: bool = False
+    reuse: ReusePlan | None = None
     # (source, line) in arrival order; source is a step name or EMULATOR_LOG_SOURCE
     log_lines: list[tuple[str, str]] = field(default_factory=list)
 
@@ -74,6 +81,7 @@ class JobExecutor:
         self.max_parallel = max_parallel
         self.python_executable = python_executable
         self.downloader = DataDownloader(context)
+        self.reuse_index = ReuseIndex()
         self._lock = threading.Lock()
         self._jobs: dict[str, _ActiveJob] = {}
 
@@ -205,6 +213,20 @@ class JobExecutor:
     def _on_step_status(self, active: _ActiveJob, step: str, status: str) -> None:
         if active.plan.job_type != "Pipeline":
             return
+        reuse = active.reuse
+        if reuse is not None and step in reuse.reused:
+            self._mark_reused(active.plan.name, step, reuse.reused[step])
+            return
+        if status == statuses.COMPLETED and reuse is not None:
+            self.reuse_index.record(
+                reuse.keys[step],
+                CompletedStep(
+                    job_name=active.plan.name,
+                    step=step,
+                    run_id=child_run_id(active.plan.name, step),
+                    folder=self.run_dir(active.plan.name) / step,
+                ),
+            )
         fields: dict[str, Any] = {"status": status}
         if status == statuses.RUNNING:
             fields["startTimeUtc"] = utc_now_iso()
@@ -212,8 +234,47 @@ class JobExecutor:
             fields["endTimeUtc"] = utc_now_iso()
         self.context.state.update_child_run(child_run_id(active.plan.name, step), **fields)
 
+    def _mark_reused(self, job_name: str, step: str, earlier: CompletedStep) -> None:
+        """A reused step: completed at once, saying which run it reused (as Azure ML does)."""
+        run_id = child_run_id(job_name, step)
+        child = self.context.state.get_child_run(run_id) or {}
+        now = utc_now_iso()
+        properties = {
+            **(child.get("properties") or {}),
+            "azureml.isreused": "true",
+            "azureml.reusedrunid": earlier.run_id,
+            "azureml.reusedpipelinerunid": earlier.job_name,
+            "azureml.reusednodeid": earlier.step,
+        }
+        self.context.state.update_child_run(
+            run_id,
+            status=statuses.COMPLETED,
+            startTimeUtc=now,
+            endTimeUtc=now,
+            properties=properties,
+        )
+
+    def _plan_reuse(self, active: _ActiveJob) -> ReusePlan | None:
+        if active.plan.job_type != "Pipeline":
+            return None
+        job = self.context.state.get_job(active.plan.name) or {}
+        return plan_reuse(
+            active.plan.name,
+            job.get("properties") or {},
+            list(active.plan.local.steps),
+            self._component,
+            self.reuse_index,
+            child_run_id,
+        )
+
     def _prepare(self, active: _ActiveJob) -> LocalPipelineRun:
         name = active.plan.name
+        active.reuse = self._plan_reuse(active)
+        reused = {} if active.reuse is None else active.reuse.reused
+        for step, earlier in sorted(reused.items()):
+            self._append_log(
+                active, EMULATOR_LOG_SOURCE, f"step {step!r} reuses run {earlier.run_id}"
+            )
         code_dir = self.code_dir(name)
         code_dir.mkdir(parents=True, exist_ok=True)
         local = active.plan.local
@@ -236,6 +297,7 @@ class JobExecutor:
             on_log=lambda step, line: self._append_log(active, step, line),
             on_status=lambda step, status: self._on_step_status(active, step, status),
             python_executable=self.python_executable,
+            reused={step: earlier.folder for step, earlier in reused.items()},
         )
 
     def _run(self, active: _ActiveJob) -> None:
@@ -289,7 +351,11 @@ class JobExecutor:
             for port, output in (node.get("outputs") or {}).items():
                 if not isinstance(output, dict) or not output.get("name"):
                     continue
-                folder = self.run_dir(name) / step / "outputs" / port
+                folder = (
+                    active.run.output_dir(step, port)
+                    if active.run is not None
+                    else self.run_dir(name) / step / "outputs" / port
+                )
                 prefix = f"azureml/{name}/{step}/{port}"
                 for path in sorted(folder.rglob("*")):
                     if path.is_file():

@@ -316,3 +316,47 @@ def test_libyaml_writes_the_same_bytes_as_pure_python_yaml(make_project) -> None
         document, Dumper=yaml.SafeDumper, sort_keys=False, allow_unicode=True, width=10_000
     )
     assert dump_yaml(document) == pure == text
+
+
+NONDETERMINISTIC_NODES = """
+from kedro.pipeline import Pipeline, node
+
+def double(values, factor):
+    return [value * factor for value in values]
+
+def total(values):
+    return sum(values)
+
+def fail(values):
+    return values
+
+def toy_pipeline():
+    return Pipeline(
+        [
+            node(double, ["raw", "params:factor"], "doubled", name="double_node",
+                 tags=["azureml.nondeterministic"]),
+            node(total, "doubled", "summed", name="total_node"),
+        ]
+    )
+"""
+
+
+def test_a_nondeterministic_tag_makes_its_step_never_reused(
+    make_project: Callable[..., Path],
+) -> None:
+    from azure.ai.ml import load_job
+
+    project = make_project(nodes=NONDETERMINISTIC_NODES)
+    compiled = _compile(project, pipeline_name="toy")
+    assert compiled.step("double_node").deterministic is False
+    assert compiled.step("total_node").deterministic is True
+    path = project / "job.yaml"
+    path.write_text(to_yaml(compiled, project))
+    job = load_job(path)
+    # A pipeline node cannot say it; its inline component does, and the SDK reads it.
+    assert job.jobs["double_node"].component.is_deterministic is False
+    assert job.jobs["double_node"].component.command.startswith("python -m ")
+    assert job.jobs["total_node"].inputs["doubled"]._data == (
+        "${{parent.jobs.double_node.outputs.doubled}}"
+    )
+    assert "is_deterministic" not in path.read_text().split("total_node:")[1]
