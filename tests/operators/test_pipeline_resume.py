@@ -97,14 +97,31 @@ def steps_run(tmp_path: Path) -> list[str]:
     return log.read_text().split() if log.exists() else []
 
 
+class TaskStateStore(dict):
+    """Airflow's task state store, in memory: kept across the tries of one task run."""
+
+    def set(self, key: str, value: Any, **kwargs: Any) -> None:
+        self[key] = value
+
+
 def run_try(
-    project: Path, try_number: int, dag_run: str = "manual__1", **kwargs: Any
+    project: Path,
+    try_number: int,
+    dag_run: str = "manual__1",
+    store: TaskStateStore | None = None,
+    max_tries: int = 1,
+    **kwargs: Any,
 ) -> tuple[str, str | None]:
-    """One task try, as Airflow's task runner calls it; (job name, error) of the try."""
+    """One task try, as Airflow's task runner calls it; (job name, error) of the try.
+
+    ``max_tries`` is the try series: Airflow raises it when a user clears the task.
+    """
     operator = operator_for(project, "chain", poll_interval=0.2, **kwargs)
     ti = TaskInstanceStub(run_id=dag_run, try_number=try_number)
+    ti.max_tries = max_tries  # type: ignore[attr-defined]
+    context = {"ti": ti, "dag_run": DagRunStub(run_id=dag_run), "task_state_store": store}
     try:
-        operator.execute({"ti": ti, "dag_run": DagRunStub(run_id=dag_run)})  # type: ignore[arg-type]
+        operator.execute(context)  # type: ignore[arg-type]
     except Exception as error:
         return str(ti.xcoms["azureml_job_name"]), str(error)
     return str(ti.xcoms["azureml_job_name"]), None
@@ -141,13 +158,14 @@ def test_a_retry_reuses_the_completed_steps_and_runs_the_failed_one_and_downstre
 ) -> None:
     use_emulator(azureml_emulator, monkeypatch)
     project = chain_project(make_project, tmp_path)
+    store = TaskStateStore()
 
-    first, error = run_try(project, 1)
+    first, error = run_try(project, 1, store=store)
     assert error is not None and "s4 fails on its first run" in error
     assert azureml_emulator.job_status(first) == "Failed"
     assert steps_run(tmp_path) == ["s1", "s2", "s3", "s4"]
 
-    second, error = run_try(project, 2)
+    second, error = run_try(project, 2, store=store)
     assert error is None
     assert second == f"{first}_2"
     assert azureml_emulator.job_status(second) == "Completed"
@@ -163,6 +181,15 @@ def test_a_retry_reuses_the_completed_steps_and_runs_the_failed_one_and_downstre
     )
     resumed = result_of(azureml_emulator, second)
     assert resumed == {"values": [6, 7, 8], "total": 21}
+
+    # Clearing the task after its job completed asks for a run: every step runs again.
+    (tmp_path / "steps-run.log").unlink()
+    third, error = run_try(project, 3, store=store, max_tries=3)
+    assert error is None
+    assert third == f"{first}_3"
+    assert azureml_emulator.job(third)["properties"]["settings"]["force_rerun"] is True
+    assert reused_steps(azureml_emulator, third) == {}
+    assert steps_run(tmp_path) == ["s1", "s2", "s3", "s4", "s5", "s6"]
 
     # A clean run of the same pipeline with the same run id, in another DAG run: with
     # force_rerun nothing is reused although every input is the same; same result.
