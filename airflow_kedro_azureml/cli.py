@@ -240,8 +240,13 @@ def run_local_command(
         fork_server=fork_server,
     )
     _local_files_warning(compiled)
+    tags = {
+        "kedro_pipeline": compiled.pipeline_name,
+        "kedro_env": compiled.env or "",
+        "kedro_run_id": compiled.run_id,
+    }
     try:
-        outcome = job.run(compiled)
+        outcome = job.run(compiled, run_tags=tags)
     except KedroAzureMLError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Job {job.job_name}: {outcome.status}")
@@ -390,4 +395,84 @@ def _apply_cli_schedule(
     return (
         f"Schedule {name} {outcome.change} ({schedule.describe()}): {len(compiled.steps)} "
         f"step(s) of pipeline {options['pipeline']!r}; next firings (UTC): {firings}"
+    )
+
+
+@azureml.command(name="init")
+@click.option("--subscription-id", default=None, help="Azure subscription of the workspace")
+@click.option("--resource-group", default=None, help="resource group of the workspace")
+@click.option("--workspace", default=None, help="Azure ML workspace name")
+@click.option("--compute", default=None, help="compute cluster every step runs on by default")
+@click.option(
+    "--environment",
+    default=None,
+    help="Azure ML environment, e.g. my-env@latest (default: built from requirements.txt)",
+)
+@click.option(
+    "-p", "--pipeline", default="__default__", show_default=True, help="pipeline the DAG runs"
+)
+@click.option("--dag-id", default=None, help="the DAG's id (default: the package name)")
+@click.option(
+    "--dags-folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="where the DAG file goes (default: <project>/dags)",
+)
+@click.option("--force", is_flag=True, help="overwrite azureml.yml and the DAG file if they exist")
+@click.pass_obj
+def init_command(
+    metadata: Any,
+    subscription_id: str | None,
+    resource_group: str | None,
+    workspace: str | None,
+    compute: str | None,
+    environment: str | None,
+    pipeline: str,
+    dag_id: str | None,
+    dags_folder: Path | None,
+    force: bool,
+) -> None:
+    """Write a commented conf/base/azureml.yml and an Airflow DAG for this project.
+
+    Values not given as options are asked for when a terminal is attached (placeholders
+    otherwise); the DAG runs on the local backend with `airflow dags test` as it is.
+    """
+    from airflow_kedro_azureml.errors import KedroAzureMLError
+    from airflow_kedro_azureml.project_init import (
+        LOCAL_CONNECTION,
+        InitAnswers,
+        default_dag_id,
+        write_init_files,
+    )
+
+    defaults = InitAnswers()
+    asking = sys.stdin.isatty()
+
+    def answer(given: str | None, question: str, default: str) -> str:
+        if given is not None:
+            return given
+        return str(click.prompt(question, default=default)) if asking else default
+
+    project_path = Path(metadata.project_path)
+    answers = InitAnswers(
+        subscription_id=answer(subscription_id, "Subscription id", defaults.subscription_id),
+        resource_group=answer(resource_group, "Resource group", defaults.resource_group),
+        workspace_name=answer(workspace, "Workspace name", defaults.workspace_name),
+        cluster_name=answer(compute, "Compute cluster", defaults.cluster_name),
+        environment=answer(environment, "Environment (empty: built from requirements)", "") or None,
+        pipeline=pipeline,
+        dag_id=dag_id or default_dag_id(metadata.package_name),
+    )
+    folder = dags_folder if dags_folder is not None else project_path / "dags"
+    try:
+        written = write_init_files(project_path, answers, folder, force=force)
+    except KedroAzureMLError as error:
+        raise click.ClickException(str(error)) from None
+    for path in written:
+        click.echo(f"Wrote {path}")
+    click.echo(
+        "Try the DAG offline on the local backend:\n"
+        f"  export AIRFLOW__CORE__DAGS_FOLDER={folder.resolve()}\n"
+        f"  export AIRFLOW_CONN_{answers.conn_id.upper()}={LOCAL_CONNECTION}\n"
+        f"  airflow dags test {answers.dag_id}"
     )

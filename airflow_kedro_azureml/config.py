@@ -51,8 +51,11 @@ class WorkspaceConfig(_Strict):
     """Which Azure ML workspace jobs go to."""
 
     subscription_id: str
+    """The Azure subscription id of the workspace."""
     resource_group: str
+    """The resource group of the workspace."""
     name: str
+    """The Azure ML workspace's name."""
 
 
 class WorkspacesConfig(RootModel[dict[str, WorkspaceConfig]]):
@@ -76,13 +79,100 @@ class WorkspacesConfig(RootModel[dict[str, WorkspaceConfig]]):
         return self.root[key]
 
 
+class LimitsConfig(_Strict):
+    """Run-time limits of a step (Azure ML's ``limits``)."""
+
+    timeout: int = Field(ge=1)
+    """Seconds a step may run; Azure ML stops it after that and the step fails."""
+
+
+class QueueSettingsConfig(_Strict):
+    """How Azure ML queues a step (its ``queue_settings``)."""
+
+    job_tier: Literal["spot", "basic", "standard", "premium"] | None = None
+    """Serverless compute tier: ``spot`` is cheapest and can be preempted."""
+    priority: Literal["low", "medium", "high"] | None = None
+    """The step's priority in its compute's queue."""
+
+
+class IdentityConfig(_Strict):
+    """The identity a step runs as and reaches data and services with."""
+
+    type: Literal["managed", "user_identity", "aml_token"]
+    """``managed``: the compute's managed identity (``client_id``, ``object_id`` or
+    ``resource_id`` pick a user-assigned one); ``user_identity``: the submitting user's;
+    ``aml_token``: the workspace's token."""
+    client_id: str | None = None
+    """Client id of a user-assigned managed identity."""
+    object_id: str | None = None
+    """Object id of a user-assigned managed identity."""
+    resource_id: str | None = None
+    """ARM resource id of a user-assigned managed identity."""
+
+    @model_validator(mode="after")
+    def _ids_only_for_managed(self) -> IdentityConfig:
+        if self.type != "managed" and (self.client_id or self.object_id or self.resource_id):
+            raise ValueError(
+                "'client_id', 'object_id' and 'resource_id' pick a managed identity; "
+                f"remove them or set 'type: managed' (got type {self.type!r})"
+            )
+        return self
+
+
+class DistributionConfig(_Strict):
+    """A distributed step: how many processes Azure ML starts, and for which framework."""
+
+    type: Literal["pytorch", "mpi", "tensorflow"]
+    """The framework Azure ML sets up the processes for."""
+    process_count_per_instance: int | None = Field(default=None, ge=1)
+    """Processes per node (PyTorch, MPI); the node count is the compute's ``instance_count``."""
+    worker_count: int | None = Field(default=None, ge=1)
+    """TensorFlow workers."""
+    parameter_server_count: int | None = Field(default=None, ge=0)
+    """TensorFlow parameter servers."""
+
+    @model_validator(mode="after")
+    def _fields_fit_the_type(self) -> DistributionConfig:
+        tensorflow_only = self.worker_count is not None or self.parameter_server_count is not None
+        if self.type == "tensorflow" and self.process_count_per_instance is not None:
+            raise ValueError(
+                "'process_count_per_instance' is for pytorch and mpi; TensorFlow takes "
+                "'worker_count' and 'parameter_server_count'"
+            )
+        if self.type != "tensorflow" and tensorflow_only:
+            raise ValueError(
+                f"'worker_count' and 'parameter_server_count' are for tensorflow; {self.type} "
+                "takes 'process_count_per_instance'"
+            )
+        return self
+
+
 class ClusterConfig(_Strict):
-    """Where steps run: a compute cluster, or serverless compute of an instance type."""
+    """Where and how steps run: a compute cluster or serverless compute, and run settings.
+
+    A node tagged ``compute.<name>`` (or ``<name>``) runs with the entry ``<name>``;
+    fields it leaves unset come from ``__default__``.
+    """
 
     cluster_name: str | None = None
+    """The workspace's compute cluster."""
     instance_type: str | None = None
+    """VM size (e.g. ``Standard_NC6s_v3``); with ``serverless: true`` Azure ML picks one
+    when unset."""
     instance_count: int | None = Field(default=None, ge=1)
+    """Nodes the step runs on (a distributed step's node count)."""
     serverless: bool = False
+    """Run on Azure ML serverless compute instead of a cluster."""
+    shm_size: str | None = Field(default=None, pattern=r"^\d+[bkmgBKMG]?$")
+    """Shared memory of the step's container, e.g. ``16g`` (PyTorch data loaders need it)."""
+    queue_settings: QueueSettingsConfig | None = None
+    """Job tier and priority (merged field by field with ``__default__``'s)."""
+    limits: LimitsConfig | None = None
+    """Run-time limits of each step here."""
+    identity: IdentityConfig | None = None
+    """The identity steps here run as."""
+    distribution: DistributionConfig | None = None
+    """Makes steps here distributed (PyTorch, MPI or TensorFlow)."""
 
     @model_validator(mode="after")
     def _target_is_clear(self) -> ClusterConfig:
@@ -106,15 +196,21 @@ class ComputeConfig(RootModel[dict[str, ClusterConfig]]):
         return self
 
     def resolve(self, name: str | None = None) -> ClusterConfig:
-        """The compute called ``name`` (fields it leaves unset come from ``__default__``)."""
+        """The compute called ``name``: fields it leaves unset come from ``__default__``
+        (``queue_settings`` field by field: a ``job_tier`` keeps the default's ``priority``;
+        ``identity``, ``distribution`` and ``limits`` as a whole)."""
         default = self.root[DEFAULT]
         if not name or name == DEFAULT:
             return default
         own = self.root[name]
-        merged = default.model_dump()
+        merged = default.model_dump(exclude_unset=True)
         if own.serverless:
-            merged["cluster_name"] = None
-        merged.update(own.model_dump(exclude_unset=True))
+            merged.pop("cluster_name", None)
+        for key, value in own.model_dump(exclude_unset=True).items():
+            if key == "queue_settings" and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
         return ClusterConfig(**merged)
 
     def names(self) -> set[str]:
@@ -126,7 +222,9 @@ class LocalBackendConfig(_Strict):
     """How the local backend runs a job on this machine."""
 
     max_parallel: int = Field(default=2, ge=1)
+    """Steps that run at the same time."""
     runs_dir: str = ".azureml-local/runs"
+    """Where run folders go, relative to the project."""
     # Fork steps from a warm process that has imported Kedro and the project once;
     # false starts every step from scratch, exactly as on Azure ML compute.
     fork_server: bool = True
@@ -139,19 +237,33 @@ class ExecutionConfig(_Strict):
     """What each step runs in and how the pipeline is cut into steps."""
 
     environment: str | None = None
+    """The Azure ML environment steps run in, e.g. ``my-env@latest`` or ``my-env:3``."""
     image: str | None = None
+    """A docker image steps run in instead of a registered environment (not both)."""
     code_directory: str | None = "."
+    """The folder, relative to the project, uploaded as the steps' code snapshot."""
     working_directory: str | None = None
+    """Accepted so that existing files load; not applied."""
     environment_variables: dict[str, str] = Field(default_factory=dict)
+    """Environment variables of every step (no secrets: they show in the job's definition)."""
     node_grouping: NodeGrouping = "none"
+    """``none``: a step per node; ``namespace``: a step per top-level namespace;
+    ``memory``: nodes joined by in-memory datasets share a step."""
     # A local-path dataset one step writes and another reads travels as a step output;
     # false makes it a compile error instead (for teams that wrap such datasets by hand).
     promote_local_intermediates: bool = True
     # Local inputs no step writes are uploaded as data assets (content-hash versions) and
     # local final outputs registered as data asset versions, instead of a compile error.
     upload_local_files: bool = False
+    # Keep running the steps that do not depend on a failed step (the job still fails).
+    continue_on_step_failure: bool = False
+    mlflow: bool = True
+    """Steps log to MLflow when ``mlflow`` is installed where they run (on Azure ML with
+    ``azureml-mlflow``, into the workspace; locally, into the run folder); false: never."""
     experiment_name: str | None = None
+    """The Azure ML experiment of the jobs (the operator's ``experiment_name`` wins)."""
     local: LocalBackendConfig = Field(default_factory=LocalBackendConfig)
+    """How the local backend runs jobs on this machine."""
 
     @model_validator(mode="after")
     def _one_environment(self) -> ExecutionConfig:
@@ -234,12 +346,6 @@ class PipelineFilterOptions(_Strict):
     tags: list[str] | None = None
 
 
-class LimitsConfig(_Strict):
-    """Run-time limits of each step."""
-
-    timeout: int = Field(ge=1)
-
-
 class JobConfig(_Strict):
     """A named job: pipeline selection, where it runs and how it is scheduled."""
 
@@ -259,10 +365,15 @@ class AzureMLConfig(_Strict):
     """The whole ``azureml.yml``."""
 
     workspace: WorkspacesConfig | None = None
+    """The workspace jobs go to (``__default__``); the connection's extras win."""
     compute: ComputeConfig
+    """Where steps run: ``__default__`` and named entries nodes pick by tag."""
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    """What steps run in and how the pipeline is cut into steps."""
     jobs: dict[str, JobConfig] = Field(default_factory=dict)
+    """Named jobs (a pipeline selection and its schedules), for ``kedro azureml schedule``."""
     schedules: dict[str, ScheduleConfig] = Field(default_factory=dict)
+    """Named native Azure ML schedules, for ``azureml_schedule="<name>"``."""
     # Accepted so that existing files load; notifications are Airflow's job here.
     notifications: dict[str, Any] = Field(default_factory=dict)
 

@@ -125,6 +125,46 @@ def test_named_compute_inherits_unset_fields_from_default() -> None:
             "schedules.w",
             "'hour' does not take hours, minutes",
         ),
+        (
+            {
+                "compute": {
+                    "__default__": {"cluster_name": "c"},
+                    "g": {"queue_settings": {"job_tier": "cheap"}},
+                }
+            },
+            "compute.g.queue_settings.job_tier",
+            "'cheap'",
+        ),
+        (
+            {"compute": {"__default__": {"cluster_name": "c", "limits": {"timeout": 0}}}},
+            "compute.__default__.limits.timeout",
+            "greater than or equal to 1",
+        ),
+        (
+            {
+                "compute": {
+                    "__default__": {"cluster_name": "c"},
+                    "u": {"identity": {"type": "user_identity", "client_id": "x"}},
+                }
+            },
+            "compute.u.identity",
+            "set 'type: managed'",
+        ),
+        (
+            {
+                "compute": {
+                    "__default__": {"cluster_name": "c"},
+                    "d": {"distribution": {"type": "pytorch", "worker_count": 2}},
+                }
+            },
+            "compute.d.distribution",
+            "takes 'process_count_per_instance'",
+        ),
+        (
+            {"compute": {"__default__": {"cluster_name": "c", "shm_size": "lots"}}},
+            "compute.__default__.shm_size",
+            "should match pattern",
+        ),
     ],
 )
 def test_invalid_fields_are_named(data: dict, field: str, hint: str) -> None:

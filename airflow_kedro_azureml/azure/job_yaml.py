@@ -86,11 +86,7 @@ def to_yaml(
         compute = compute_name(target)
         if compute:
             job["compute"] = f"azureml:{compute}"
-        if target.serverless or target.instance_type:
-            resources: dict[str, Any] = {"instance_type": target.instance_type}
-            if target.instance_count:
-                resources["instance_count"] = target.instance_count
-            job["resources"] = {k: v for k, v in resources.items() if v is not None}
+        job.update(target.run_settings())
         if compiled.environment_variables:
             job["environment_variables"] = dict(compiled.environment_variables)
         jobs[step.name] = job
@@ -112,8 +108,13 @@ def to_yaml(
     }
     default_target = compiled.computes.get("__default__")
     default_compute = compute_name(default_target) if default_target else None
+    settings: dict[str, Any] = {}
     if default_compute:
-        document["settings"] = {"default_compute": f"azureml:{default_compute}"}
+        settings["default_compute"] = f"azureml:{default_compute}"
+    if compiled.continue_on_step_failure:
+        settings["continue_on_step_failure"] = True
+    if settings:
+        document["settings"] = settings
     for key, value in (
         ("name", identity.name),
         ("experiment_name", identity.experiment_name or compiled.experiment_name),

@@ -190,12 +190,42 @@ def _step_io(
 
 
 def _set_resources(node: Any, target: ComputeTarget) -> None:
-    if target.serverless or target.instance_type:
-        from azure.ai.ml.entities import JobResourceConfiguration
+    """Set the step's run settings (resources, queue, limits, identity, distribution)."""
+    settings = target.run_settings()
+    if not settings:
+        return
+    from azure.ai.ml import MpiDistribution, PyTorchDistribution, TensorFlowDistribution
+    from azure.ai.ml.entities import (
+        AmlTokenConfiguration,
+        CommandJobLimits,
+        JobResourceConfiguration,
+        ManagedIdentityConfiguration,
+        QueueSettings,
+        UserIdentityConfiguration,
+    )
 
-        node.resources = JobResourceConfiguration(
-            instance_type=target.instance_type, instance_count=target.instance_count
-        )
+    if "resources" in settings:
+        node.resources = JobResourceConfiguration(**settings["resources"])
+    if "queue_settings" in settings:
+        node.queue_settings = QueueSettings(**settings["queue_settings"])
+    if "limits" in settings:
+        node.limits = CommandJobLimits(**settings["limits"])
+    if "identity" in settings:
+        identity = dict(settings["identity"])
+        kinds = {
+            "managed": ManagedIdentityConfiguration,
+            "user_identity": UserIdentityConfiguration,
+            "aml_token": AmlTokenConfiguration,
+        }
+        node.identity = kinds[str(identity.pop("type"))](**identity)
+    if "distribution" in settings:
+        distribution = dict(settings["distribution"])
+        frameworks = {
+            "pytorch": PyTorchDistribution,
+            "mpi": MpiDistribution,
+            "tensorflow": TensorFlowDistribution,
+        }
+        node.distribution = frameworks[str(distribution.pop("type"))](**distribution)
 
 
 def _pipeline_job(
@@ -218,7 +248,10 @@ def _pipeline_job(
         display_name=identity.display_name,
         description=identity.description,
         tags=dict(identity.tags),
-        settings=PipelineJobSettings(force_rerun=True if identity.force_rerun else None),
+        settings=PipelineJobSettings(
+            force_rerun=True if identity.force_rerun else None,
+            continue_on_step_failure=True if compiled.continue_on_step_failure else None,
+        ),
     )
     for step in compiled.steps:
         node = jobs[step.name]

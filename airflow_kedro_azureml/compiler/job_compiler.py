@@ -47,12 +47,15 @@ from airflow_kedro_azureml.compiler.spec import (
     AssetBinding,
     CompiledPipeline,
     ComputeTarget,
+    Distribution,
     LocalFile,
     ProjectEnvironment,
+    StepIdentity,
     StepSpec,
 )
 from airflow_kedro_azureml.compute import EXECUTE_MODULE
 from airflow_kedro_azureml.compute.arg_codec import encode_json, encode_value, json_text
+from airflow_kedro_azureml.compute.mlflow_tracking import SWITCH_VARIABLE as MLFLOW_SWITCH_VARIABLE
 from airflow_kedro_azureml.config import DEFAULT
 from airflow_kedro_azureml.errors import CompileError, ParamsError
 from airflow_kedro_azureml.identity import validate_run_id
@@ -174,8 +177,9 @@ class _Compiler:
             environment=execution.environment,
             image=execution.image,
             project_environment=self._project_environment(),
-            environment_variables=dict(sorted(execution.environment_variables.items())),
+            environment_variables=self._environment_variables(),
             experiment_name=execution.experiment_name,
+            continue_on_step_failure=execution.continue_on_step_failure,
             package_name=self.project.package_name,
             params_file_text=self.params_file_text,
             promoted=tuple(sorted(wiring.promoted)),
@@ -184,6 +188,14 @@ class _Compiler:
                 for dataset, path, role, step in wiring.local_files
             ),
         )
+
+    def _environment_variables(self) -> dict[str, str]:
+        """The steps' environment: azureml.yml's, and MLflow turned off when it says so."""
+        execution = self.config.execution
+        variables = dict(execution.environment_variables)
+        if not execution.mlflow:
+            variables[MLFLOW_SWITCH_VARIABLE] = "false"
+        return dict(sorted(variables.items()))
 
     def _asset_binding(
         self, port: str, dataset: str, wiring: _Wiring, is_input: bool
@@ -288,11 +300,22 @@ class _Compiler:
         targets = {}
         for name in sorted(used):
             cluster = self.config.compute.resolve(name)
+            queue = cluster.queue_settings
+            identity = cluster.identity
+            distribution = cluster.distribution
             targets[name] = ComputeTarget(
                 cluster_name=cluster.cluster_name,
                 instance_type=cluster.instance_type,
                 instance_count=cluster.instance_count,
                 serverless=cluster.serverless,
+                shm_size=cluster.shm_size,
+                job_tier=queue.job_tier if queue else None,
+                priority=queue.priority if queue else None,
+                timeout=cluster.limits.timeout if cluster.limits else None,
+                identity=None if identity is None else StepIdentity(**identity.model_dump()),
+                distribution=None
+                if distribution is None
+                else Distribution(**distribution.model_dump()),
             )
         return targets
 

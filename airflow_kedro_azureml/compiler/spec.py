@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 RUN_ID_INPUT = "run_id"
 PARAMS_INPUT = "params"
@@ -25,18 +26,73 @@ TRIGGER_TIME_RUN_ID = "${{creation_context.trigger_time}}"
 
 
 @dataclass(frozen=True)
+class Distribution:
+    """A distributed step: framework and process counts (Azure ML's ``distribution``)."""
+
+    type: str
+    """``pytorch``, ``mpi`` or ``tensorflow``."""
+    process_count_per_instance: int | None = None
+    worker_count: int | None = None
+    parameter_server_count: int | None = None
+
+
+@dataclass(frozen=True)
+class StepIdentity:
+    """The identity a step runs as: ``managed`` (optionally a user-assigned one by id),
+    ``user_identity`` or ``aml_token``."""
+
+    type: str
+    client_id: str | None = None
+    object_id: str | None = None
+    resource_id: str | None = None
+
+
+@dataclass(frozen=True)
 class ComputeTarget:
-    """Where a step runs: a named cluster, or serverless compute of an instance type."""
+    """Where a step runs (a named cluster, or serverless compute) and its run settings."""
 
     cluster_name: str | None
     instance_type: str | None = None
     instance_count: int | None = None
     serverless: bool = False
+    shm_size: str | None = None
+    job_tier: str | None = None
+    priority: str | None = None
+    timeout: int | None = None
+    """Seconds a step may run (``limits.timeout``)."""
+    identity: StepIdentity | None = None
+    distribution: Distribution | None = None
 
     @property
     def cluster(self) -> str | None:
         """The compute cluster's name, or None for serverless compute."""
         return None if self.serverless else self.cluster_name
+
+    def run_settings(self) -> dict[str, dict[str, Any]]:
+        """The step's run settings as Azure ML's job YAML writes them: ``resources``,
+        ``queue_settings``, ``limits``, ``identity`` and ``distribution``, each only when set."""
+        settings: dict[str, dict[str, Any]] = {}
+        resources = _present(
+            instance_type=self.instance_type,
+            instance_count=self.instance_count,
+            shm_size=self.shm_size,
+        )
+        if resources or self.serverless:
+            settings["resources"] = resources
+        queue = _present(job_tier=self.job_tier, priority=self.priority)
+        if queue:
+            settings["queue_settings"] = queue
+        if self.timeout is not None:
+            settings["limits"] = {"timeout": self.timeout}
+        if self.identity is not None:
+            settings["identity"] = _present(**vars(self.identity))
+        if self.distribution is not None:
+            settings["distribution"] = _present(**vars(self.distribution))
+        return settings
+
+
+def _present(**values: Any) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -140,6 +196,8 @@ class CompiledPipeline:
     image: str | None
     environment_variables: dict[str, str] = field(default_factory=dict)
     experiment_name: str | None = None
+    continue_on_step_failure: bool = False
+    """After a step fails, keep running the steps that do not depend on it."""
     package_name: str = ""
     project_environment: ProjectEnvironment | None = None
     """Built from the project's dependencies when azureml.yml names no environment or image."""

@@ -24,6 +24,8 @@ from typing import Any
 
 from airflow_kedro_azureml.compute import EXECUTE_MODULE
 from airflow_kedro_azureml.compute.arg_codec import decode_json, decode_value
+from airflow_kedro_azureml.compute.mlflow_tracking import step_tracking
+from airflow_kedro_azureml.compute.ranks import process_rank, saves_outputs
 from airflow_kedro_azureml.compute.run_time import save_version, step_runtime_params
 from airflow_kedro_azureml.compute.warning_filters import quiet_config_loader_warnings
 
@@ -108,11 +110,18 @@ def run_step(arguments: argparse.Namespace) -> dict[str, Any]:
             node_names,
             version,
         )
-        return session.run(
-            pipeline_names=[arguments.pipeline],
-            node_names=node_names,
-            runner=MountedFoldersRunner(folders),
-        )
+        if not saves_outputs():
+            logger.info(
+                "Rank %s of a distributed step, not rank 0: the nodes run, their outputs stay "
+                "in memory (rank 0 saves them)",
+                process_rank(),
+            )
+        with step_tracking(arguments.pipeline, node_names, version):
+            return session.run(
+                pipeline_names=[arguments.pipeline],
+                node_names=node_names,
+                runner=MountedFoldersRunner(folders, saves_outputs=saves_outputs()),
+            )
 
 
 def _use_run_id_as_save_version(session: Any, run_id: str) -> None:
@@ -150,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:
         logger.exception("Step of nodes %s failed", arguments.nodes)
         return 1
-    if arguments.done:
+    if arguments.done and saves_outputs():
         done = Path(arguments.done)
         done.mkdir(parents=True, exist_ok=True)
         (done / DONE_FILE).write_text(save_version(arguments.run_id) + "\n", encoding="utf-8")

@@ -80,12 +80,26 @@ class _NodeFailureReporter:
         logger.error("Node %r failed: %s: %s", node.name, type(error).__name__, error)
 
 
-class MountedFoldersRunner(SequentialRunner):
-    """Kedro's sequential runner, after rewiring the step's datasets to mounted folders."""
+def keep_outputs_in_memory(catalog: Any, pipeline: Any) -> list[str]:
+    """Make every output of ``pipeline`` a ``MemoryDataset``: nothing is saved, and the
+    step's later nodes still read what earlier ones wrote. Returns the outputs' names."""
+    outputs = sorted(pipeline.all_outputs())
+    for name in outputs:
+        catalog[name] = MemoryDataset()
+    return outputs
 
-    def __init__(self, folders: Mapping[str, str]) -> None:
+
+class MountedFoldersRunner(SequentialRunner):
+    """Kedro's sequential runner, after rewiring the step's datasets to mounted folders.
+
+    ``saves_outputs`` false (a distributed step's process other than rank 0): the nodes
+    run, their outputs stay in memory.
+    """
+
+    def __init__(self, folders: Mapping[str, str], saves_outputs: bool = True) -> None:
         super().__init__()
         self._folders = dict(folders)
+        self._saves_outputs = saves_outputs
 
     def run(
         self,
@@ -97,6 +111,8 @@ class MountedFoldersRunner(SequentialRunner):
     ) -> dict[str, Any]:
         """Rewire the catalog, then run the nodes as ``SequentialRunner`` does."""
         rewire_catalog(catalog, self._folders, run_id)
+        if not self._saves_outputs:
+            keep_outputs_in_memory(catalog, pipeline)
         if hook_manager is not None and not hook_manager.is_registered(_REPORTER):
             hook_manager.register(_REPORTER)
         return super().run(

@@ -290,6 +290,13 @@ class AzureMLHook(BaseHook):
             except ResourceNotFoundError:
                 return set()
 
+    def tag_data_version(self, name: str, version: str, tags: dict[str, str]) -> None:
+        """Add ``tags`` to version ``version`` of data asset ``name`` (its data stays as is)."""
+        with translated_errors(f"tag data asset {name}:{version}"):
+            data = self.client.data.get(name=name, version=version)
+            data.tags = {**(data.tags or {}), **tags}
+            self.client.data.create_or_update(data)
+
     def create_component(self, component: Any) -> str | None:
         """Register a component version (uploading its code if it is a local folder).
 

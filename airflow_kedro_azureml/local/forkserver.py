@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import os
 import select
@@ -70,6 +71,13 @@ def _preload_step_imports(project: Path) -> None:
                 parse_dataset_definition({"type": config["type"]})
             except Exception:  # a dataset the step will report properly, if it uses it
                 continue
+
+
+def _preload_mlflow() -> None:
+    """Import mlflow once here when it is installed: every step that logs to it would
+    import it anew (about a second each)."""
+    if importlib.util.find_spec("mlflow") is not None:
+        importlib.import_module("mlflow")
 
 
 def _import_session_plugins() -> None:
@@ -164,6 +172,8 @@ def _compile(request: dict[str, Any], channel: int) -> None:
     if warm:
         try:
             _preload_step_imports(result.project.path)
+            if result.project.config.execution.mlflow:
+                _preload_mlflow()
         except Exception:
             traceback.print_exc(file=sys.stderr)
 
@@ -235,6 +245,7 @@ def serve_in_fork(
         os.environ.clear()
         os.environ.update(env)
         _use_plain_logging_now(project_path)
+        _preload_mlflow()
         code = serve(None)
     except BaseException:
         traceback.print_exc()

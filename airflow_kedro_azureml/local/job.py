@@ -9,13 +9,16 @@ the run ended and why.
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
 import json
 import logging
+import os
 import re
 import shutil
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +27,7 @@ from airflow_kedro_azureml import statuses
 from airflow_kedro_azureml.compiler.bindings import read_parent_output
 from airflow_kedro_azureml.compiler.child import CompileRequest, CompileResult
 from airflow_kedro_azureml.compiler.spec import DONE_PORT, PARAMS_FILE_INPUT, PARAMS_FILE_NAME
+from airflow_kedro_azureml.compute.mlflow_tracking import RUN_TAGS_VARIABLE
 from airflow_kedro_azureml.local.forkserver_client import ForkServerClient
 from airflow_kedro_azureml.local.pipeline_run import LocalPipelineRun, step_process_env
 from airflow_kedro_azureml.local.steps import steps_from_spec
@@ -142,11 +146,13 @@ def pipeline_run_for(
     on_log: LogLine | None = None,
     fork_server: bool | ForkServerClient = False,
     on_status: Callable[[str, str], None] | None = None,
+    step_env: Mapping[str, str] | None = None,
 ) -> LocalPipelineRun:
     """A not-yet-started local run of ``compiled`` in ``run_dir``.
 
     Params too long for a command line are written to ``run_dir/params.json``, the
     file the steps' ``params_file`` input names (as the SDK uploads it on Azure ML).
+    ``step_env`` adds to every step's environment variables.
     """
     pipeline_inputs = dict(compiled.pipeline_inputs)
     if compiled.params_file_text is not None:
@@ -154,8 +160,16 @@ def pipeline_run_for(
         params_file = run_dir / PARAMS_FILE_NAME
         params_file.write_text(compiled.params_file_text, encoding="utf-8")
         pipeline_inputs[PARAMS_FILE_INPUT] = str(params_file)
+    steps = steps_from_spec(compiled)
+    if step_env:
+        steps = [
+            dataclasses.replace(
+                step, environment_variables={**step.environment_variables, **step_env}
+            )
+            for step in steps
+        ]
     return LocalPipelineRun(
-        steps_from_spec(compiled),
+        steps,
         pipeline_inputs=pipeline_inputs,
         code_dir=compiled.code_directory,
         run_dir=run_dir,
@@ -163,7 +177,29 @@ def pipeline_run_for(
         on_log=on_log or (lambda step, line: logger.info("[%s] %s", step, line)),
         on_status=on_status,
         fork_server=fork_server,
+        continue_on_step_failure=compiled.continue_on_step_failure,
     )
+
+
+def mlflow_environment(
+    run_dir: Path, experiment_name: str, run_tags: Mapping[str, str]
+) -> dict[str, str]:
+    """What the steps need to log to MLflow locally, as on Azure ML (nothing without mlflow).
+
+    A file store in the run folder, unless ``MLFLOW_TRACKING_URI`` is set here already
+    (then that server); the job's experiment; the Airflow and Kedro tags of the run.
+    """
+    if importlib.util.find_spec("mlflow") is None:
+        return {}
+    env = {
+        "MLFLOW_EXPERIMENT_NAME": experiment_name,
+        RUN_TAGS_VARIABLE: json.dumps(dict(run_tags), sort_keys=True),
+    }
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        env["MLFLOW_TRACKING_URI"] = (run_dir / "mlruns").resolve().as_uri()
+        # MLflow keeps its file store for those who opt in; a run folder needs no database.
+        env["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    return env
 
 
 def register_asset_outputs(
@@ -309,11 +345,18 @@ class LocalJob:
             self._server = None
         return result
 
-    def run(self, compiled: CompiledPipeline) -> LocalRunOutcome:
+    def run(
+        self,
+        compiled: CompiledPipeline,
+        run_tags: Mapping[str, str] | None = None,
+        experiment_name: str | None = None,
+    ) -> LocalRunOutcome:
         """Run every step of ``compiled`` and wait for the outcome.
 
         Progress (``3/7 steps completed, running: ...``) is reported as steps start
-        and end, in the same words as on Azure ML.
+        and end, in the same words as on Azure ML. When MLflow is installed, each step
+        logs to a file store in the run folder (``mlruns``) under ``experiment_name``
+        (the compiled one, else the project's package name), tagged ``run_tags``.
         """
         step_statuses: dict[str, str] = {}
         total = len(compiled.steps)
@@ -331,6 +374,11 @@ class LocalJob:
             on_log=self._on_log,
             on_status=on_status,
             fork_server=self._server or self.settings.fork_server,
+            step_env=mlflow_environment(
+                self.run_dir,
+                experiment_name or compiled.experiment_name or compiled.package_name,
+                run_tags or {},
+            ),
         )
         self._record(statuses.RUNNING, step_statuses)
         status = self._run.run()

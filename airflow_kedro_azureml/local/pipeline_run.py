@@ -55,9 +55,11 @@ class LocalPipelineRun:
         python_executable: str | None = None,
         fork_server: bool | ForkServerClient = False,
         reused: Mapping[str, Path] | None = None,
+        continue_on_step_failure: bool = False,
     ) -> None:
         """``reused`` maps steps that do not run to the folder of an earlier run of the
-        same step: they complete at once and offer that run's outputs."""
+        same step: they complete at once and offer that run's outputs. With
+        ``continue_on_step_failure``, a failed step stops only the steps that depend on it."""
         if max_parallel < 1:
             raise ValueError(f"max_parallel must be at least 1, got {max_parallel}")
         self._steps = order_steps(steps)
@@ -77,6 +79,8 @@ class LocalPipelineRun:
         )
         self._forked: dict[str, int] = {}
         self._reused = {name: Path(folder) for name, folder in (reused or {}).items()}
+        self._continue_on_step_failure = continue_on_step_failure
+        self._timed_out: set[str] = set()
         self._log_tails: dict[str, deque[str]] = {}
         self._cancel_requested = False
         self._thread: threading.Thread | None = None
@@ -143,34 +147,33 @@ class LocalPipelineRun:
     def _run_all(self) -> None:
         pending = [step for step in self._steps if step.name not in self._reused]
         done: set[str] = set()
+        broken: set[str] = set()  # failed steps, and steps that can no longer run after them
         running: dict[str, threading.Thread] = {}
-        failed = False
         with self._changed:
-            for name, folder in self._reused.items():
-                log_file = self.log_path(name)
-                log_file.parent.mkdir(parents=True, exist_ok=True)
-                log_file.write_text(f"reused the completed run in {folder}\n", encoding="utf-8")
-                self._set_status(name, COMPLETED)
-                done.add(name)
+            self._complete_reused(done)
             while pending or running:
-                stop = failed or self._cancel_requested
-                if not stop:
-                    for step in list(pending):
-                        if len(running) >= self._max_parallel:
-                            break
-                        if step.upstream_steps() <= done:
-                            pending.remove(step)
-                            self._set_status(step.name, RUNNING)
-                            worker = threading.Thread(
-                                target=self._run_step_thread, args=(step,), daemon=True
-                            )
-                            running[step.name] = worker
-                            worker.start()
-                elif pending:
+                stop = self._cancel_requested or (broken and not self._continue_on_step_failure)
+                if stop:
                     for step in pending:
                         self._set_status(step.name, CANCELED)
                     pending.clear()
+                for step in list(pending):
+                    if step.upstream_steps() & broken:
+                        # continue_on_step_failure: what depends on a failed step never starts.
+                        pending.remove(step)
+                        broken.add(step.name)
+                        self._set_status(step.name, CANCELED)
+                    elif len(running) < self._max_parallel and step.upstream_steps() <= done:
+                        pending.remove(step)
+                        self._set_status(step.name, RUNNING)
+                        worker = threading.Thread(
+                            target=self._run_step_thread, args=(step,), daemon=True
+                        )
+                        running[step.name] = worker
+                        worker.start()
                 if not running:
+                    if pending:
+                        continue  # steps were just canceled or unblocked: look again
                     break
                 self._changed.wait()
                 for name in [n for n in running if self.step_statuses[n] != RUNNING]:
@@ -178,16 +181,25 @@ class LocalPipelineRun:
                     if self.step_statuses[name] == COMPLETED:
                         done.add(name)
                     elif self.step_statuses[name] == FAILED:
-                        failed = True
+                        broken.add(name)
             if self._fork_server is not None:
                 self._fork_server.close()
             if self._cancel_requested:
                 self.status = CANCELED
-            elif failed:
+            elif any(self.step_statuses[name] == FAILED for name in broken):
                 self.status = FAILED
             else:
                 self.status = COMPLETED
             self._changed.notify_all()
+
+    def _complete_reused(self, done: set[str]) -> None:
+        """Complete the reused steps at once, each log saying which run it reused."""
+        for name, folder in self._reused.items():
+            log_file = self.log_path(name)
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            log_file.write_text(f"reused the completed run in {folder}\n", encoding="utf-8")
+            self._set_status(name, COMPLETED)
+            done.add(name)
 
     def _set_status(self, step_name: str, status: str) -> None:
         self.step_statuses[step_name] = status
@@ -238,18 +250,27 @@ class LocalPipelineRun:
                 start_new_session=True,
             )
             self._processes[step.name] = process
+        clock = self._start_clock(step, lambda: _terminate(process))
         assert process.stdout is not None
         with log_file.open("w", encoding="utf-8") as log:
+            if step.notice:
+                log.write(step.notice + "\n")
+                self._emit(step.name, step.notice, tail)
             for raw in process.stdout:
                 line = raw.decode("utf-8", errors="replace").rstrip("\n")
                 log.write(line + "\n")
                 tail.append(line)
                 self._on_log(step.name, line)
         code = process.wait()
+        if clock is not None:
+            clock.cancel()
         with self._changed:
             self._processes.pop(step.name, None)
             if self._cancel_requested:
                 return CANCELED
+        if step.name in self._timed_out:
+            tail.append(_timed_out_line(step))
+            return FAILED
         if code != 0:
             tail.append(f"step {step.name!r} exited with code {code}")
             return FAILED
@@ -276,7 +297,7 @@ class LocalPipelineRun:
                     _argument(argv, "--pipeline"),
                 )
             server = self._fork_server
-        log_file.write_bytes(b"")
+        log_file.write_text(f"{step.notice}\n" if step.notice else "", encoding="utf-8")
         pid = server.launch(step.name, argv, step_env, log_file)
         if pid is None:
             tail.extend(["the fork server stopped:", *server.stderr_tail])
@@ -285,6 +306,7 @@ class LocalPipelineRun:
             self._forked[step.name] = pid
             if self._cancel_requested:
                 _terminate_group(pid)
+        clock = self._start_clock(step, lambda: _terminate_group(pid))
         code: int | None = None
         pending = ""
         with log_file.open("r", encoding="utf-8", errors="replace") as reader:
@@ -301,10 +323,15 @@ class LocalPipelineRun:
                 code = server.exit_code(step.name, timeout=0.05)
         if pending:
             self._emit(step.name, pending, tail)
+        if clock is not None:
+            clock.cancel()
         with self._changed:
             self._forked.pop(step.name, None)
             if self._cancel_requested:
                 return CANCELED
+        if step.name in self._timed_out:
+            tail.append(_timed_out_line(step))
+            return FAILED
         if code == SERVER_DIED:
             _terminate_group(pid)  # orphaned by the server; stop it too
             tail.extend(["the fork server stopped:", *server.stderr_tail])
@@ -313,6 +340,21 @@ class LocalPipelineRun:
             tail.append(f"step {step.name!r} exited with code {code}")
             return FAILED
         return COMPLETED
+
+    def _start_clock(self, step: LocalStep, stop: Callable[[], None]) -> threading.Timer | None:
+        """Stop the step when its ``timeout`` passes (Azure ML's ``limits.timeout``)."""
+        if step.timeout is None:
+            return None
+
+        def expire() -> None:
+            with self._changed:
+                self._timed_out.add(step.name)
+            stop()
+
+        clock = threading.Timer(step.timeout, expire)
+        clock.daemon = True
+        clock.start()
+        return clock
 
     def _emit(self, step_name: str, line: str, tail: deque[str]) -> None:
         tail.append(line)
@@ -379,6 +421,13 @@ def _execute_argv(command: str) -> list[str] | None:
 
 def _argument(argv: list[str], name: str) -> str:
     return decode_value(argv[argv.index(name) + 1])
+
+
+def _timed_out_line(step: LocalStep) -> str:
+    return (
+        f"step {step.name!r} ran longer than its limits.timeout of {step.timeout:g} s "
+        "and was stopped"
+    )
 
 
 def _terminate_group(pid: int) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from airflow_kedro_azureml.compiler.bindings import read_parent_output
-from airflow_kedro_azureml.compiler.spec import AssetBinding, CompiledPipeline
+from airflow_kedro_azureml.compiler.spec import AssetBinding, CompiledPipeline, ComputeTarget
 from airflow_kedro_azureml.compute.asset_versions import local_versions
 from airflow_kedro_azureml.errors import CompileError, StepRunError
 
@@ -28,6 +28,10 @@ class LocalStep:
     inputs: Mapping[str, str] = field(default_factory=dict)
     outputs: tuple[str, ...] = ()
     environment_variables: Mapping[str, str] = field(default_factory=dict)
+    timeout: float | None = None
+    """Seconds the step may run (Azure ML's ``limits.timeout``); it fails after that."""
+    notice: str | None = None
+    """A line the step's log starts with (e.g. how this run differs from Azure ML's)."""
 
     def upstream_steps(self) -> set[str]:
         """Names of the steps whose outputs this step reads."""
@@ -81,9 +85,29 @@ def steps_from_spec(compiled: CompiledPipeline) -> list[LocalStep]:
             },
             outputs=step.outputs,
             environment_variables=dict(compiled.environment_variables),
+            timeout=compiled.computes[step.compute].timeout,
+            notice=distribution_notice(compiled.computes[step.compute]),
         )
         for step in compiled.steps
     ]
+
+
+def distribution_notice(target: ComputeTarget) -> str | None:
+    """What the local backend says of a distributed step: it runs it once, as one process."""
+    distribution = target.distribution
+    if distribution is None:
+        return None
+    shape = f"{target.instance_count or 1} node(s)"
+    if distribution.process_count_per_instance:
+        shape += f" x {distribution.process_count_per_instance} process(es)"
+    if distribution.worker_count:
+        shape = f"{distribution.worker_count} worker(s)"
+        if distribution.parameter_server_count:
+            shape += f" and {distribution.parameter_server_count} parameter server(s)"
+    return (
+        f"[local backend] On Azure ML this step is distributed ({distribution.type}, {shape}); "
+        "here it runs once, as one process (rank 0), which saves its outputs"
+    )
 
 
 def asset_folder(binding: AssetBinding) -> Path:

@@ -22,14 +22,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import AssetAlias, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_kedro_azureml import DEFAULT_CONNECTION_ID
+from airflow_kedro_azureml.assets import WrittenAsset, alias_name, written_assets
 from airflow_kedro_azureml.errors import KedroAzureMLError, TransientAzureMLError
 from airflow_kedro_azureml.identity import schedule_name_for, validate_schedule_name
 from airflow_kedro_azureml.job_watch import JobWatch
 from airflow_kedro_azureml.links import JOB_URL_XCOM_KEY, AzureMLJobLink
+from airflow_kedro_azureml.operators.data_assets import publish_data_assets
 from airflow_kedro_azureml.operators.schedule_task import (
     ScheduleAction,
     checked_schedule_arguments,
@@ -75,6 +77,14 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         defaults to ``execution.node_grouping`` of azureml.yml.
     :param run_id: the run identity (a Kedro save version); derived from the DAG run
         when unset, so every task of one DAG run shares it.
+    :param experiment_name: the Azure ML experiment of the job; ``execution.experiment_name``
+        of azureml.yml, else the DAG id, when unset.
+    :param display_name: the job's name in Azure ML studio (``<dag_id>.<task_id>`` when unset).
+    :param description: the job's description in Azure ML studio.
+    :param job_tags: tags added to the job's own (``airflow_dag_id``, ``airflow_run_id``,
+        ``airflow_task_id``, ``airflow_try_number``, ``kedro_pipeline``, ``kedro_env``,
+        ``kedro_run_id``); templated.
+    :param allow_unknown_params: accept ``kedro_params`` keys the project's parameters lack.
     :param poll_interval: seconds between status checks of the Azure ML job; defaults to
         the Airflow setting ``[kedro_azureml] poll_interval`` (30). The same in both modes.
     :param deferrable: wait in the triggerer instead of a worker slot (``AzureMLJobTrigger``);
@@ -178,6 +188,9 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             schedule_name or schedule_name_for(self.dag_id, self.task_id), "schedule_name"
         )
         self.force_rerun = force_rerun
+        # Data assets the job writes are announced through this alias (see assets.py).
+        self.data_asset_alias = alias_name(self.dag_id, self.task_id)
+        self.outlets = [*self.outlets, AssetAlias(name=self.data_asset_alias)]
         self._local_job: LocalJob | None = None
         self._end_time: float | None = None
         self._job_name: str | None = None
@@ -396,8 +409,11 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         self.log.info("Running job %s on the local backend in %s", job_name, run_dir)
         if self.deferrable:
             self.log.info("deferrable=True: the local backend runs the steps in this worker")
+        identity = self._job_identity(context, compiled, job_name, run_id)
         with _bad_input_fails_fast():
-            outcome = self._local_job.run(compiled)
+            outcome = self._local_job.run(
+                compiled, run_tags=identity.tags, experiment_name=identity.experiment_name
+            )
         self.log.info("Job %s ended %s (%s)", job_name, outcome.status, outcome.summary())
         for line in self._local_job.summary_lines(compiled):
             self.log.info("Job %s: %s", job_name, line)
@@ -406,6 +422,8 @@ class KedroAzureMLPipelineOperator(BaseOperator):
                 f"Kedro pipeline {self.pipeline!r} {outcome.status.lower()}: "
                 f"{outcome.failure_message()}"
             )
+        written = written_assets(compiled, None, job_name)
+        publish_data_assets(context, self.data_asset_alias, written, identity.tags, self.log)
         return job_name
 
     # -- Azure ML -----------------------------------------------------------------------------
@@ -466,27 +484,60 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         ti.xcom_push(key=JOB_URL_XCOM_KEY, value=job.studio_url)
         self.log.info("Azure ML job %s: %s", job.name, job.studio_url)
         total = len(compiled.steps)
+        written = written_assets(compiled, hook.workspace, job.name)
+        tags = self._job_identity(context, compiled, job.name, run_id).tags
         with _bad_input_fails_fast(value_errors=False):
             if job.is_terminal:  # re-attached to a job that has ended: nothing to wait for
-                return self._finish(hook, job.name, job, total)
-            if self.deferrable:
-                self._defer_to_trigger(hook, job.name, total)
-            return self._wait(hook, job.name, total)
+                name = self._finish(hook, job.name, job, total)
+            else:
+                if self.deferrable:
+                    self._defer_to_trigger(hook, job.name, total, written, tags)
+                name = self._wait(hook, job.name, total)
+            publish_data_assets(context, self.data_asset_alias, written, tags, self.log, hook)
+        return name
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
+    def execute_complete(
+        self,
+        context: Context,
+        event: dict[str, Any],
+        data_assets: list[dict[str, str]] | None = None,
+        tags: dict[str, str] | None = None,
+        workspace: dict[str, str] | None = None,
+    ) -> str:
         """Resume after ``AzureMLJobTrigger``: succeed, or fail with the trigger's message."""
         status = event.get("status")
         job = JobState.from_dict(event["job"]) if "job" in event else None
         name = job.name if job is not None else str(event.get("job_name"))
         if status == "success":
             self.log.info("Job %s completed", name)
+            written = [WrittenAsset(**item) for item in data_assets or []]
+            if written:
+                from airflow_kedro_azureml.connection import WorkspaceRef
+                from airflow_kedro_azureml.hooks.azureml import AzureMLHook
+
+                hook = AzureMLHook(
+                    azureml_conn_id=self.azureml_conn_id,
+                    workspace=WorkspaceRef(**(workspace or {})),
+                )
+                tags = dict(tags or {})
+                with _bad_input_fails_fast(value_errors=False):
+                    publish_data_assets(
+                        context, self.data_asset_alias, written, tags, self.log, hook
+                    )
             return name
         if status in ("failed", "timeout"):
             raise _job_failed(str(event.get("message")))
         # Azure ML refused to answer for good (the job vanished, access was revoked).
         raise AirflowFailException(f"watching Azure ML job {name} failed: {event.get('message')}")
 
-    def _defer_to_trigger(self, hook: AzureMLHook, job_name: str, total_steps: int) -> None:
+    def _defer_to_trigger(
+        self,
+        hook: AzureMLHook,
+        job_name: str,
+        total_steps: int,
+        written: list[WrittenAsset],
+        tags: dict[str, str],
+    ) -> None:
         from dataclasses import asdict
 
         from airflow_kedro_azureml.triggers.azureml_job import AzureMLJobTrigger
@@ -507,6 +558,14 @@ class KedroAzureMLPipelineOperator(BaseOperator):
                 end_time=self._end_time,
             ),
             method_name="execute_complete",
+            # What to publish when the job completes: the written data assets.
+            kwargs={
+                "data_assets": [asset.to_dict() for asset in written],
+                "tags": tags,
+                "workspace": workspace,
+            }
+            if written
+            else None,
             timeout=timeout,
         )
 

@@ -160,14 +160,19 @@ class JobExecutor:
         return self.job_dir(name) / "code"
 
     def log(self, name: str, step: str | None = None) -> str:
-        """Log lines of one step, or of all steps prefixed ``[step]`` (own notes ``[emulator]``)."""
+        """Log lines of one step (a reused step's: the reused run's), or of all steps
+        prefixed ``[step]`` (own notes ``[emulator]``)."""
         with self._lock:
             active = self._jobs.get(name)
             if active is None:
                 raise KeyError(f"the emulator has not run a job named {name!r}")
-            if step is not None:
+            earlier = None if active.reuse is None else active.reuse.reused.get(step or "")
+            if step is not None and earlier is None:
                 return "\n".join(line for source, line in active.log_lines if source == step)
-            return "\n".join(f"[{source}] {line}" for source, line in active.log_lines)
+            if earlier is None:
+                return "\n".join(f"[{source}] {line}" for source, line in active.log_lines)
+        # A reused step shows the log of the run it reused, as Azure ML's studio does.
+        return self.log(earlier.job_name, earlier.step)
 
     # -- running ----------------------------------------------------------------------------
 
@@ -298,6 +303,7 @@ class JobExecutor:
             on_status=lambda step, status: self._on_step_status(active, step, status),
             python_executable=self.python_executable,
             reused={step: earlier.folder for step, earlier in reused.items()},
+            continue_on_step_failure=local.continue_on_step_failure,
         )
 
     def _run(self, active: _ActiveJob) -> None:

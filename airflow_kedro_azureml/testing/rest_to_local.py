@@ -25,6 +25,7 @@ ComponentLookup = Callable[[str], Mapping[str, Any] | None]
 _CODE_ID = re.compile(r"/codes/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$")
 # Scope of pipeline-level inputs in ``LocalJobPlan.data_inputs`` (no step can have this name).
 PIPELINE_SCOPE = "<pipeline>"
+_ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 _LITERAL_TYPES = frozenset({"literal", "string", "integer", "number", "boolean"})
 
 
@@ -48,6 +49,7 @@ class LocalJobPlan:
     pipeline_inputs: Mapping[str, str]
     code: CodeReference | None
     data_inputs: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    continue_on_step_failure: bool = False
 
     def with_data_paths(self, resolve: Callable[[str], str]) -> LocalJobPlan:
         """A copy whose data URIs are replaced by ``resolve(uri)`` (e.g. a downloaded folder)."""
@@ -132,8 +134,22 @@ def _step_from_node(
         inputs=inputs,
         outputs=tuple(outputs),
         environment_variables=environment,
+        timeout=_timeout_seconds((node.get("limits") or {}).get("timeout")),
     )
     return step, parse_code_id(spec.get("code")), data_ports
+
+
+def _timeout_seconds(value: Any) -> float | None:
+    """A step's ``limits.timeout``: seconds, or an ISO 8601 duration such as ``PT1H30M``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    match = _ISO_DURATION.match(str(value))
+    if match is None:
+        raise ValueError(f"limits.timeout {value!r} is neither seconds nor an ISO 8601 duration")
+    days, hours, minutes, seconds = (float(part or 0) for part in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 
 
 def pipeline_job_to_local(properties: Mapping[str, Any], lookup: ComponentLookup) -> LocalJobPlan:
@@ -164,11 +180,13 @@ def pipeline_job_to_local(properties: Mapping[str, Any], lookup: ComponentLookup
         pipeline_inputs[name] = value
         if is_data:
             data_inputs.add((PIPELINE_SCOPE, name))
+    settings = properties.get("settings") or {}
     return LocalJobPlan(
         steps=tuple(steps),
         pipeline_inputs=pipeline_inputs,
         code=next(iter(distinct), None),
         data_inputs=frozenset(data_inputs),
+        continue_on_step_failure=bool(settings.get("continue_on_step_failure")),
     )
 
 

@@ -360,3 +360,32 @@ def test_a_nondeterministic_tag_makes_its_step_never_reused(
         "${{parent.jobs.double_node.outputs.doubled}}"
     )
     assert "is_deterministic" not in path.read_text().split("total_node:")[1]
+
+
+def test_run_settings_are_written_in_the_yaml_load_job_reads(
+    make_project: Callable[..., Path],
+) -> None:
+    from tests.operators.test_pipeline_run_settings import AZUREML, CATALOG, NODES, REGISTRY
+
+    project = make_project(nodes=NODES, registry=REGISTRY, catalog=CATALOG, azureml=AZUREML)
+    job = load_job_of(project, "main")
+    assert job.settings.continue_on_step_failure is True
+    score, train = job.jobs["score"], job.jobs["train"]
+    assert score.compute is None
+    assert score.resources.instance_type == "Standard_NC6s_v3"
+    assert score.resources.shm_size == "8g"
+    assert (score.queue_settings.job_tier, score.queue_settings.priority) == ("spot", "high")
+    assert score.identity.client_id == "0c1d2e3f-0000-4000-8000-000000000001"
+    assert train.distribution.process_count_per_instance == 4
+    assert train.resources.instance_count == 2
+    assert type(train.identity).__name__ == "UserIdentityConfiguration"
+    slow = load_job_of(project, "slow")
+    assert slow.jobs["slow"].limits.timeout == 3
+
+
+def load_job_of(project: Path, pipeline: str):
+    from azure.ai.ml import load_job
+
+    path = project / f"{pipeline}.yaml"
+    path.write_text(to_yaml(_compile(project, pipeline_name=pipeline), project))
+    return load_job(path)

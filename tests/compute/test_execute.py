@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -32,13 +33,17 @@ HOOKS = (RecordNodes(),)
 """
 
 
-def execute(project: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+def execute(
+    project: Path, *arguments: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a step command in ``project``; ``env`` adds to this process's environment."""
     return subprocess.run(
         [sys.executable, "-m", "airflow_kedro_azureml.compute.execute", *arguments],
         cwd=project,
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -161,3 +166,39 @@ def test_execute_imports_neither_airflow_nor_azure_ai_ml() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("rank_variable", "rank", "saved"),
+    [("RANK", "0", True), ("RANK", "1", False), ("OMPI_COMM_WORLD_RANK", "2", False)],
+)
+def test_only_rank_0_of_a_distributed_step_saves_outputs(
+    make_project: Callable[..., Path], tmp_path: Path, rank_variable: str, rank: str, saved: bool
+) -> None:
+    project = make_project()
+    out, done = tmp_path / "doubled", tmp_path / "done"
+    result = execute(
+        project,
+        "--pipeline",
+        "toy",
+        "--nodes",
+        "double_node,total_node",
+        "--run-id",
+        RUN_ID,
+        "--output",
+        "summed",
+        str(tmp_path / "summed"),
+        "--output",
+        "doubled",
+        str(out),
+        "--done",
+        str(done),
+        env={rank_variable: rank},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The step's second node read the first one's output in memory either way.
+    assert (out / "data.pkl").exists() is saved
+    assert (tmp_path / "summed" / "data.pkl").exists() is saved
+    assert (done / "done").exists() is saved
+    if not saved:
+        assert "of a distributed step, not rank 0" in result.stdout + result.stderr

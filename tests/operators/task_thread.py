@@ -33,6 +33,14 @@ def use_emulator(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+def use_local_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point ``azure_ml_default`` at the local backend."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AZURE_ML_DEFAULT",
+        json.dumps({"conn_type": "azure_ml", "extra": {"backend": "local"}}),
+    )
+
+
 @dataclass
 class TaskInstanceStub:
     """What execute() reads of a task instance, and the XComs it pushes."""

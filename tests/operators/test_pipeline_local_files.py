@@ -106,7 +106,8 @@ def test_two_pipelines_of_local_files_run_as_two_jobs(
     use_emulator(azureml_emulator, monkeypatch)
     project = local_files_project(make_project)
     package = project.name
-    data_put = r"/data/[^/]+/versions/[^/]+$"
+    # Uploads of local inputs (the job's written assets are PUT again, to be tagged).
+    data_put = rf"/data/kedro_{package}_raw/versions/[^/]+$"
 
     first = run(project, "data_processing", RUNS[0])
     assert azureml_emulator.wait_for_job(first, timeout=120) == "Completed"
@@ -114,6 +115,7 @@ def test_two_pipelines_of_local_files_run_as_two_jobs(
     assert f"/data/kedro_{package}_raw/versions/c" in upload.path
     table = azureml_emulator.ml_client().data.get(f"kedro_{package}_model_input_table", RUNS[0])
     assert table.version == RUNS[0]
+    assert table.tags["kedro_run_id"] == RUNS[0]  # tagged with the task that wrote it
 
     second = run(project, "data_science", RUNS[0])
     assert azureml_emulator.wait_for_job(second, timeout=120) == "Completed", (

@@ -67,3 +67,18 @@ def test_the_emulator_tenant_issues_tokens_of_the_lifetime_asked(azureml_emulato
     )
     token = credential.get_token("https://management.azure.com/.default")
     assert abs(_claims(token.token)["exp"] - time.time() - 7) <= 2
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "tenant", ["contoso.onmicrosoft.com", "ABCDEF01-2222-3333-4444-555555555555"]
+)
+def test_a_tenant_is_named_by_its_id_or_a_domain_as_in_entra_id(azureml_emulator, tenant) -> None:
+    from azure.identity import ClientSecretCredential
+
+    azureml_emulator.add_service_principal(tenant, "c1", "secret")
+    credential = ClientSecretCredential(
+        tenant, "c1", "secret", authority=azureml_emulator.url, disable_instance_discovery=True
+    )
+    assert credential.get_token("https://management.azure.com/.default").token
+    assert azureml_emulator.ml_client(credential=credential).compute.get("cpu-cluster")

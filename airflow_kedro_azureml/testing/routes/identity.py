@@ -18,14 +18,20 @@ from airflow_kedro_azureml.testing.credentials import make_unsigned_jwt
 from airflow_kedro_azureml.testing.http_messages import ApiRequest, ApiResponse
 from airflow_kedro_azureml.testing.routing import Router
 
-TOKEN_PATH = r"/(?P<tenant>[0-9a-fA-F-]{36})/oauth2/v2\.0/token"
-DISCOVERY_PATH = r"/(?P<tenant>[0-9a-fA-F-]{36})/v2\.0/\.well-known/openid-configuration"
+# A tenant is named by its id (a GUID) or one of its domains (contoso.onmicrosoft.com).
+_TENANT = r"(?P<tenant>[A-Za-z0-9][A-Za-z0-9.-]*)"
+TOKEN_PATH = rf"/{_TENANT}/oauth2/v2\.0/token"
+DISCOVERY_PATH = rf"/{_TENANT}/v2\.0/\.well-known/openid-configuration"
 
 
 def is_identity_path(path: str) -> bool:
     """Whether ``path`` is one of the tenant endpoints (they take no bearer token)."""
     parts = path.split("/")
-    return len(parts) >= 3 and len(parts[1]) == 36 and parts[2] in ("oauth2", "v2.0")
+    return (
+        len(parts) >= 3
+        and parts[1] not in ("subscriptions", "providers", "emulatorstorage", "studio")
+        and parts[2] in ("oauth2", "v2.0")
+    )
 
 
 class IdentityRoutes:
