@@ -13,6 +13,7 @@ Parsing this file imports neither kedro nor azure.ai.ml.
 
 from __future__ import annotations
 
+# --8<-- [start:dag]
 from datetime import timedelta
 
 import pendulum
@@ -29,6 +30,7 @@ with DAG(
     params={"job_name": Param("", type="string", description="the Azure ML job to wait for")},
     tags=["azureml", "sensor"],
 ) as dag:
+    # --8<-- [start:sensor]
     AzureMLJobSensor(
         task_id="wait_for_job",
         job_name="{{ params.job_name }}",
@@ -37,3 +39,5 @@ with DAG(
         poke_interval=60,
         timeout=timedelta(hours=12).total_seconds(),
     )
+    # --8<-- [end:sensor]
+# --8<-- [end:dag]

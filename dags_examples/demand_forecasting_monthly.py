@@ -16,6 +16,7 @@ Parsing this file imports neither kedro nor azure.ai.ml.
 
 from __future__ import annotations
 
+# --8<-- [start:dag]
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,6 +36,7 @@ with DAG(
     max_active_runs=1,
     tags=["kedro", "azureml", "forecasting"],
 ) as dag:
+    # --8<-- [start:operator]
     KedroAzureMLPipelineOperator(
         task_id="train_and_forecast",
         project_path=str(PROJECT_PATH),
@@ -52,3 +54,5 @@ with DAG(
         retries=2,
         retry_delay=timedelta(minutes=5),
     )
+    # --8<-- [end:operator]
+# --8<-- [end:dag]

@@ -20,6 +20,7 @@ Parsing this file imports neither kedro nor azure.ai.ml.
 
 from __future__ import annotations
 
+# --8<-- [start:dag]
 from pathlib import Path
 
 import pendulum
@@ -38,6 +39,7 @@ with DAG(
     catchup=False,
     tags=["kedro", "azureml", "forecasting", "native-schedule"],
 ) as dag:
+    # --8<-- [start:operator]
     KedroAzureMLPipelineOperator(
         task_id="retrain_monthly",
         project_path=str(PROJECT_PATH),
@@ -46,3 +48,5 @@ with DAG(
         azureml_conn_id="azure_ml_default",
         job_tags={"use_case": "demand_forecasting"},
     )
+    # --8<-- [end:operator]
+# --8<-- [end:dag]
