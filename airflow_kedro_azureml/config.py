@@ -18,6 +18,7 @@ Example ``conf/base/azureml.yml``::
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -35,6 +36,13 @@ from pydantic import (
 )
 
 from airflow_kedro_azureml.errors import ConfigError
+from airflow_kedro_azureml.legacy_config import (
+    accepted_but_unused,
+    is_kedro_azureml_layout,
+    translate_kedro_azureml,
+)
+
+logger = logging.getLogger(__name__)
 
 DEFAULT = "__default__"
 CONFIG_KEY = "azureml"
@@ -359,6 +367,9 @@ class JobConfig(_Strict):
     params: dict[str, Any] | None = None
     limits: LimitsConfig | None = None
     notifications: str | None = None
+    retry: dict[str, Any] | None = None
+    """Accepted so that kedro-azureml-pipeline files load; not applied here (Airflow's
+    task retries apply, and a retry resumes at the failed step)."""
 
 
 class AzureMLConfig(_Strict):
@@ -395,16 +406,32 @@ class AzureMLConfig(_Strict):
 
 
 def parse_config(data: Any, source: str) -> AzureMLConfig:
-    """Validate ``data`` as an ``azureml.yml``; errors name ``source`` and the field."""
+    """Validate ``data`` as an ``azureml.yml``; errors name ``source`` and the field.
+
+    A kedro-azureml (getindata) file is read in its own layout; what it, or a
+    kedro-azureml-pipeline file, sets that does nothing here is named in one warning.
+    """
     if not isinstance(data, dict) or not data:
         raise ConfigError(
             f"{source}: expected a mapping with at least 'compute' "
             f"(see the package docs for the layout), got {type(data).__name__}"
         )
+    ignored: list[str] = []
+    if is_kedro_azureml_layout(data):
+        data, ignored = translate_kedro_azureml(data)
+        logger.info("%s is in kedro-azureml's layout (azure: ...): read as such", source)
     try:
-        return AzureMLConfig.model_validate(data)
+        config = AzureMLConfig.model_validate(data)
     except ValidationError as error:
         raise ConfigError(_describe_validation_error(error, source)) from None
+    ignored += accepted_but_unused(data)
+    if ignored:
+        logger.warning(
+            "%s: these settings have no effect with airflow-kedro-azureml and are ignored: %s",
+            source,
+            "; ".join(ignored),
+        )
+    return config
 
 
 def _describe_validation_error(error: ValidationError, source: str) -> str:

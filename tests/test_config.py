@@ -247,3 +247,114 @@ def test_an_env_without_its_folder_is_named(make_project: Callable[..., Path]) -
     project = make_project()
     with pytest.raises(ConfigError, match=r"environment 'prod' has no folder .*conf/prod"):
         open_project(project, env="prod")
+
+
+# kedro-azureml (getindata): everything under "azure:", as its `kedro azureml init` writes it.
+KEDRO_AZUREML_FILE = """
+azure:
+  subscription_id: "11111111-2222-3333-4444-555555555555"
+  experiment_name: "spaceflights"
+  resource_group: "rg-ml"
+  workspace_name: "mlw"
+  environment_name: "kedro-env@latest"
+  code_directory: "."
+  working_directory: /home/kedro_docker
+  temporary_storage:
+    account_name: "mystorage"
+    container: "kedro-azureml-temp"
+  compute:
+    __default__:
+      cluster_name: "cpu-cluster"
+    gpu:
+      cluster_name: "gpu-cluster"
+  pipeline_data_passing:
+    enabled: true
+docker:
+  image: ~
+"""
+
+# kedro-azureml-pipeline: jobs with node filters, inline and named schedules (one or a list).
+KEDRO_AZUREML_PIPELINE_FILE = """
+workspace:
+  __default__: {subscription_id: "s", resource_group: "rg", name: "mlw"}
+  prod: {subscription_id: "p", resource_group: "rg-prod", name: "mlw-prod"}
+compute:
+  __default__: {cluster_name: "cpu-cluster"}
+  gpu: {cluster_name: "gpu-cluster"}
+execution:
+  environment: "kedro-env@latest"
+  code_directory: "."
+  working_directory: /home/kedro
+schedules:
+  business_hours:
+    cron: {expression: "0 9 * * 1-5", time_zone: "Europe/London"}
+jobs:
+  training:
+    pipeline:
+      pipeline_name: "__default__"
+      from_nodes: ["split_data"]
+      tags: ["training"]
+    experiment_name: "training-experiment"
+    display_name: "Daily training"
+    compute: "gpu"
+    workspace: "prod"
+    description: "Run the training pipeline on GPU cluster"
+    schedule:
+      - "business_hours"
+      - recurrence:
+          frequency: "week"
+          interval: 1
+          schedule: {week_days: ["Monday"], hours: [9], minutes: [0]}
+    retry: {max_retries: 2, timeout: 3600}
+"""
+
+
+def test_a_kedro_azureml_file_loads_as_it_is(caplog: pytest.LogCaptureFixture) -> None:
+    config = parse_config(yaml.safe_load(KEDRO_AZUREML_FILE), "conf/base/azureml.yml")
+
+    workspace = config.workspace.resolve() if config.workspace else None
+    assert workspace is not None
+    assert (workspace.subscription_id, workspace.resource_group, workspace.name) == (
+        "11111111-2222-3333-4444-555555555555",
+        "rg-ml",
+        "mlw",
+    )
+    assert config.compute.resolve("gpu").cluster_name == "gpu-cluster"
+    assert config.execution.environment == "kedro-env@latest"
+    assert config.execution.experiment_name == "spaceflights"
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    for ignored in ("azure.temporary_storage", "azure.pipeline_data_passing", "working_directory"):
+        assert ignored in warning
+
+
+def test_a_kedro_azureml_pipeline_file_loads_as_it_is(caplog: pytest.LogCaptureFixture) -> None:
+    config = parse_config(yaml.safe_load(KEDRO_AZUREML_PIPELINE_FILE), "conf/base/azureml.yml")
+
+    job = config.jobs["training"]
+    assert job.pipeline.from_nodes == ["split_data"] and job.pipeline.tags == ["training"]
+    assert job.schedule is not None and len(job.schedule) == 2
+    assert job.schedule[0] == "business_hours"
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    for ignored in (
+        "execution.working_directory",
+        "jobs.training.workspace",
+        "jobs.training.compute",
+        "jobs.training.retry",
+    ):
+        assert ignored in warning
+
+
+@pytest.mark.timeout(300)
+def test_a_kedro_azureml_project_compiles_unchanged(make_project: Callable[..., Path]) -> None:
+    from tests.test_cli import AZURE_READY, kedro
+
+    project = make_project(azureml=False, catalog=AZURE_READY)
+    (project / "conf" / "base" / "azureml.yml").write_text(KEDRO_AZUREML_FILE)
+
+    result = kedro(project, "azureml", "compile", "-p", "toy", "-o", "job.yaml")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (project / "job.yaml").read_text()
+    assert "azureml:gpu-cluster" in text and "azureml:kedro-env@latest" in text
+    assert "experiment_name: spaceflights" in text
+    assert "azure.temporary_storage" in result.stdout + result.stderr  # said, as a warning

@@ -46,7 +46,11 @@ def tracking_wanted(environ: Mapping[str, str] | None = None) -> bool:
 
 @contextlib.contextmanager
 def step_tracking(pipeline: str, nodes: list[str], run_id: str) -> Iterator[str | None]:
-    """Run the block inside the step's MLflow run (yields its id), or as it is (yields None)."""
+    """Run the block inside the step's MLflow run (yields its id), or as it is (yields None).
+
+    MLflow never fails the step: when the run cannot be started (a tracking server out of
+    reach), the step says so and runs without it.
+    """
     if not tracking_wanted():
         yield None
         return
@@ -57,8 +61,16 @@ def step_tracking(pipeline: str, nodes: list[str], run_id: str) -> Iterator[str 
     if passed:
         tags = {**json.loads(passed), **tags}
     existing = os.environ.get("MLFLOW_RUN_ID")
-    name = None if existing else os.environ.get("AZUREML_RUN_ID") or ",".join(nodes)
-    with mlflow.start_run(run_id=existing or None, run_name=name) as run:
+    try:
+        if not existing:
+            _use_experiment(mlflow, os.environ.get("MLFLOW_EXPERIMENT_NAME"))
+        name = None if existing else os.environ.get("AZUREML_RUN_ID") or ",".join(nodes)
+        run = mlflow.start_run(run_id=existing or None, run_name=name)
+    except Exception as error:  # tracking is a side effect; the nodes still run
+        logger.warning("MLflow run not started (%s); the step runs without it", error)
+        yield None
+        return
+    with run:
         if existing:
             tags = {**_pipeline_job_tags(mlflow, run), **tags}
         mlflow.set_tags(tags)
@@ -68,6 +80,20 @@ def step_tracking(pipeline: str, nodes: list[str], run_id: str) -> Iterator[str 
             run.info.experiment_id,
         )
         yield str(run.info.run_id)
+
+
+def _use_experiment(mlflow: Any, name: str | None) -> None:
+    """Make ``name`` the active experiment, creating it if needed; steps running at the
+    same time may create it at once, and the one that loses the race finds it made."""
+    if not name:
+        return
+    for attempt in range(3):
+        try:
+            mlflow.set_experiment(name)
+            return
+        except Exception:
+            if attempt == 2:
+                raise
 
 
 def _pipeline_job_tags(mlflow: Any, run: Any) -> dict[str, str]:

@@ -23,6 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from airflow_kedro_azureml.compiler.bindings import (
     PORT_REFERENCE,
@@ -230,6 +231,8 @@ class LocalPipelineRun:
         env["AZUREML_RUN_ID"] = step.name
         tail: deque[str] = deque(maxlen=_ERROR_TAIL_LINES)
         self._log_tails[step.name] = tail
+        if step.rank_environments:
+            return self._run_distributed(step, command, env, log_file, tail)
         execute_argv = _execute_argv(command) if self._fork_server_enabled else None
         if execute_argv is not None:
             step_env = {
@@ -340,6 +343,65 @@ class LocalPipelineRun:
             tail.append(f"step {step.name!r} exited with code {code}")
             return FAILED
         return COMPLETED
+
+    def _run_distributed(
+        self,
+        step: LocalStep,
+        command: str,
+        env: dict[str, str],
+        log_file: Path,
+        tail: deque[str],
+    ) -> str:
+        """Run one process per rank; rank 0 logs to the step log, rank N to
+        ``std_log_process_N.txt`` beside it (as Azure ML names them)."""
+        processes: list[subprocess.Popen[bytes]] = []
+        with self._changed:
+            if self._cancel_requested:
+                return CANCELED
+            for rank, variables in enumerate(step.rank_environments):
+                output: Any = subprocess.PIPE
+                if rank:
+                    output = (log_file.parent / f"std_log_process_{rank}.txt").open("wb")
+                process = subprocess.Popen(
+                    ["bash", "-c", command],
+                    cwd=self._code_dir,
+                    env={**env, **variables},
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+                if rank:
+                    output.close()
+                processes.append(process)
+                self._processes[f"{step.name}#{rank}"] = process
+
+        def stop_all() -> None:
+            for process in processes:
+                _terminate(process)
+
+        clock = self._start_clock(step, stop_all)
+        leader = processes[0]
+        assert leader.stdout is not None
+        with log_file.open("w", encoding="utf-8") as log:
+            for raw in leader.stdout:
+                line = raw.decode("utf-8", errors="replace").rstrip("\n")
+                log.write(line + "\n")
+                self._emit(step.name, line, tail)
+        codes = [process.wait() for process in processes]
+        if clock is not None:
+            clock.cancel()
+        with self._changed:
+            for rank in range(len(processes)):
+                self._processes.pop(f"{step.name}#{rank}", None)
+            if self._cancel_requested:
+                return CANCELED
+        if step.name in self._timed_out:
+            tail.append(_timed_out_line(step))
+            return FAILED
+        failed = [(rank, code) for rank, code in enumerate(codes) if code != 0]
+        for rank, code in failed:
+            tail.append(f"process {rank} of distributed step {step.name!r} exited with code {code}")
+        return FAILED if failed else COMPLETED
 
     def _start_clock(self, step: LocalStep, stop: Callable[[], None]) -> threading.Timer | None:
         """Stop the step when its ``timeout`` passes (Azure ML's ``limits.timeout``)."""

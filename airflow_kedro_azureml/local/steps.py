@@ -32,6 +32,9 @@ class LocalStep:
     """Seconds the step may run (Azure ML's ``limits.timeout``); it fails after that."""
     notice: str | None = None
     """A line the step's log starts with (e.g. how this run differs from Azure ML's)."""
+    rank_environments: tuple[Mapping[str, str], ...] = ()
+    """A distributed step: the variables of each of its processes (rank 0 first); empty
+    for a step that runs as one process."""
 
     def upstream_steps(self) -> set[str]:
         """Names of the steps whose outputs this step reads."""

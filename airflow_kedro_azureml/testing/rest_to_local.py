@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_kedro_azureml.local.distributed import rank_environments
 from airflow_kedro_azureml.local.steps import LocalStep
 
 ComponentLookup = Callable[[str], Mapping[str, Any] | None]
@@ -135,8 +136,18 @@ def _step_from_node(
         outputs=tuple(outputs),
         environment_variables=environment,
         timeout=_timeout_seconds((node.get("limits") or {}).get("timeout")),
+        rank_environments=_ranks(node),
     )
     return step, parse_code_id(spec.get("code")), data_ports
+
+
+def _ranks(node: Mapping[str, Any]) -> tuple[dict[str, str], ...]:
+    """The processes Azure ML would start for a distributed step (none for a plain one)."""
+    distribution = node.get("distribution")
+    if not isinstance(distribution, Mapping):
+        return ()
+    count = (node.get("resources") or {}).get("instance_count")
+    return rank_environments(distribution, count)
 
 
 def _timeout_seconds(value: Any) -> float | None:

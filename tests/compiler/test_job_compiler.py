@@ -376,7 +376,7 @@ def test_run_settings_are_written_in_the_yaml_load_job_reads(
     assert score.resources.shm_size == "8g"
     assert (score.queue_settings.job_tier, score.queue_settings.priority) == ("spot", "high")
     assert score.identity.client_id == "0c1d2e3f-0000-4000-8000-000000000001"
-    assert train.distribution.process_count_per_instance == 4
+    assert train.distribution.process_count_per_instance == 2
     assert train.resources.instance_count == 2
     assert type(train.identity).__name__ == "UserIdentityConfiguration"
     slow = load_job_of(project, "slow")

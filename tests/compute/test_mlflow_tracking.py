@@ -152,3 +152,47 @@ def test_execution_mlflow_false_logs_nothing(make_project: Any) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     (run,) = run_folders(project)
     assert not (run / "mlruns").exists() or runs_in(run / "mlruns") == []
+
+
+def test_steps_creating_the_experiment_at_once_both_get_their_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two steps start together: one creates the experiment, the other's creation fails."""
+    import mlflow
+
+    from airflow_kedro_azureml.compute.mlflow_tracking import step_tracking
+
+    store = (tmp_path / "mlruns").as_uri()
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "raced")
+    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    real = mlflow.set_experiment
+    calls = []
+
+    def lose_the_race_once(name: str) -> object:
+        calls.append(name)
+        if len(calls) == 1:
+            mlflow.MlflowClient(tracking_uri=store).create_experiment(name)  # the other step
+            raise mlflow.exceptions.MlflowException(f"Experiment '{name}' already exists.")
+        return real(name)
+
+    monkeypatch.setattr(mlflow, "set_experiment", lose_the_race_once)
+    with step_tracking("toy", ["n1"], "2026-11-10T06.00.00.000Z") as run_id:
+        assert run_id is not None
+    assert calls == ["raced", "raced"]
+    assert mlflow.MlflowClient(tracking_uri=store).get_run(run_id).info.status == "FINISHED"
+
+
+def test_a_tracking_server_out_of_reach_never_fails_the_step(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from airflow_kedro_azureml.compute.mlflow_tracking import step_tracking
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "nowhere://tracking")
+    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    ran = []
+    with step_tracking("toy", ["n1"], "2026-11-10T06.00.00.000Z") as run_id:
+        ran.append(run_id)
+    assert ran == [None]
+    assert "MLflow run not started" in caplog.text

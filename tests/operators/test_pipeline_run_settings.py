@@ -78,7 +78,7 @@ AZUREML = {
         "ddp": {
             "cluster_name": "gpu-cluster",
             "instance_count": 2,
-            "distribution": {"type": "pytorch", "process_count_per_instance": 4},
+            "distribution": {"type": "pytorch", "process_count_per_instance": 2},
             "identity": {"type": "user_identity"},
         },
         "short": {"limits": {"timeout": 3}},
@@ -132,11 +132,18 @@ def test_run_settings_reach_the_job_body_and_the_emulator_honours_them(
     }
     assert nodes["train"]["distribution"] == {
         "distribution_type": "PyTorch",
-        "process_count_per_instance": 4,
+        "process_count_per_instance": 2,
     }
     assert nodes["train"]["resources"] == {"instance_count": 2}
     assert nodes["train"]["identity"] == {"identity_type": "UserIdentity"}
     assert nodes["train"]["computeId"].endswith("/computes/gpu-cluster")
+    # The distributed step ran as Azure ML runs it: 2 nodes x 2 processes, rank 0 saving.
+    step_dir = azureml_emulator.job_run_dir(job) / "train"
+    for rank in (1, 2, 3):
+        log = (step_dir / "user_logs" / f"std_log_process_{rank}.txt").read_text()
+        assert f"Rank {rank} of a distributed step, not rank 0" in log
+    assert "not rank 0" not in azureml_emulator.job_log(job, "train")
+    assert list((step_dir / "outputs" / "model").iterdir())  # rank 0 saved the model
     # continue_on_step_failure: audit failed, the rest of the pipeline still ran.
     assert azureml_emulator.step_statuses(job) == {
         "prepare": "Completed",
@@ -170,7 +177,7 @@ def test_the_local_backend_runs_a_distributed_step_once_and_continues_after_a_fa
 
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "On Azure ML this step is distributed (pytorch, 2 node(s) x 4 process(es))" in output
+    assert "On Azure ML this step is distributed (pytorch, 2 node(s) x 2 process(es))" in output
     assert "here it runs once, as one process (rank 0)" in output
     runs = sorted((settings_project / ".azureml-local" / "runs").iterdir())
     score = list((runs[-1] / "score" / "outputs").rglob("score.json"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +53,40 @@ def test_plugin_and_package_import_without_the_sdk() -> None:
         "t.AzureMLEmulator; assert 'azure.ai.ml' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+USER_TEST = """
+import pytest
+
+pytest_plugins = ["airflow_kedro_azureml.testing.pytest_plugin"]
+
+
+@pytest.mark.azureml_emulator(computes=["cpu-cluster"])
+def test_submit(azureml_emulator):
+    from azure.ai.ml import command
+    from azure.ai.ml.entities import Environment
+
+    client = azureml_emulator.ml_client()
+    client.environments.create_or_update(Environment(name="e", version="1", image="python:3.11"))
+    job = command(command="echo hi", environment="e:1", compute="cpu-cluster", code=".")
+    assert client.jobs.create_or_update(job).name
+"""
+
+
+@pytest.mark.timeout(300)
+def test_a_users_test_with_the_fixture_shows_no_sdk_warnings(tmp_path: Path) -> None:
+    """Without the plugin's filters, this one test shows about 500 marshmallow warnings."""
+    (tmp_path / "conftest.py").write_text(
+        'pytest_plugins = ["airflow_kedro_azureml.testing.pytest_plugin"]\n'
+    )
+    (tmp_path / "test_user.py").write_text(USER_TEST)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "1 passed" in result.stdout
+    assert "warning" not in result.stdout.lower(), result.stdout[-3000:]
