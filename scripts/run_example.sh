@@ -8,7 +8,11 @@ source scripts/env.sh
 export AIRFLOW_CONN_AZURE_ML_DEFAULT='{"conn_type": "azure_ml", "extra": {"backend": "local"}}'
 mkdir -p "$AIRFLOW_HOME"
 .venv/bin/airflow db migrate > "$AIRFLOW_HOME/db-migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/db-migrate.log"; exit 1; }
-.venv/bin/airflow dags test demand_forecasting_monthly "${1:-2026-01-10T06:00:00+00:00}"
-# Final outputs are the steps' outputs, kept in the run folder as Azure ML keeps them with the job.
-echo "Forecast files (one per run):"
-find dags_examples/demand_forecasting/.azureml-local/runs -path '*forecast.csv/*' -type f | sort
+log="$AIRFLOW_HOME/example-run.log"
+.venv/bin/airflow dags test demand_forecasting_monthly "${1:-2026-01-10T06:00:00+00:00}" 2>&1 | tee "$log"
+# Where this run is: its run id, run folder, step logs and the outputs it wrote (the task
+# logged them; final outputs are kept in the run folder as Azure ML keeps them with the job).
+echo
+echo "This run:"
+grep -oE "Job [^ ]+: (run id|run folder|step logs|output) .*" "$log" | sed 's/ \[airflow.*$//' | awk '!seen[$0]++'
+grep -q "state=success" "$log"
