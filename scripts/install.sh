@@ -11,3 +11,10 @@ fi
 # Bytecode is compiled at install time: some machines set PYTHONDONTWRITEBYTECODE,
 # and without .pyc files every import of airflow or azure.ai.ml costs seconds more.
 .venv/bin/uv pip install --quiet --python .venv/bin/python --compile-bytecode -e ".[dev]"
+# Headless Chromium for the UI tests (tests/ui): Debian's package, no browser download.
+if ! command -v chromium >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq < /dev/null
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium < /dev/null
+  command -v chromium >/dev/null 2>&1 || { echo "install.sh: could not install chromium" >&2; exit 1; }
+fi
