@@ -14,5 +14,5 @@ log="$AIRFLOW_HOME/example-run.log"
 # logged them; final outputs are kept in the run folder as Azure ML keeps them with the job).
 echo
 echo "This run:"
-grep -oE "Job [^ ]+: (run id|run folder|step logs|output) .*" "$log" | sed 's/ \[airflow.*$//' | awk '!seen[$0]++'
+grep -oE "Job [^ ]+: (run id|run folder|step logs|output)[: ].*" "$log" | sed 's/ \[airflow.*$//' | awk '!seen[$0]++'
 grep -q "state=success" "$log"
