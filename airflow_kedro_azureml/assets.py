@@ -68,7 +68,7 @@ def written_assets(
     With ``workspace`` (Azure ML): version the run id, URI the workspace's. Without
     (the local backend): the local version folder's name and the asset folder's URI.
     """
-    version = compiled.asset_output_version or job_name
+    version = compiled.written_asset_version(job_name)
     found: dict[str, WrittenAsset] = {}
     for step in compiled.steps:
         for binding in step.asset_outputs:

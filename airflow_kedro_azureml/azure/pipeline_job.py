@@ -211,21 +211,29 @@ def _set_resources(node: Any, target: ComputeTarget) -> None:
     if "limits" in settings:
         node.limits = CommandJobLimits(**settings["limits"])
     if "identity" in settings:
-        identity = dict(settings["identity"])
-        kinds = {
-            "managed": ManagedIdentityConfiguration,
-            "user_identity": UserIdentityConfiguration,
-            "aml_token": AmlTokenConfiguration,
-        }
-        node.identity = kinds[str(identity.pop("type"))](**identity)
+        node.identity = _of_type(
+            settings["identity"],
+            {
+                "managed": ManagedIdentityConfiguration,
+                "user_identity": UserIdentityConfiguration,
+                "aml_token": AmlTokenConfiguration,
+            },
+        )
     if "distribution" in settings:
-        distribution = dict(settings["distribution"])
-        frameworks = {
-            "pytorch": PyTorchDistribution,
-            "mpi": MpiDistribution,
-            "tensorflow": TensorFlowDistribution,
-        }
-        node.distribution = frameworks[str(distribution.pop("type"))](**distribution)
+        node.distribution = _of_type(
+            settings["distribution"],
+            {
+                "pytorch": PyTorchDistribution,
+                "mpi": MpiDistribution,
+                "tensorflow": TensorFlowDistribution,
+            },
+        )
+
+
+def _of_type(setting: dict[str, Any], classes: dict[str, Any]) -> Any:
+    """The SDK object for a ``{type: ..., <its fields>}`` setting: the class its type names."""
+    fields = dict(setting)
+    return classes[str(fields.pop("type"))](**fields)
 
 
 def _pipeline_job(

@@ -219,6 +219,11 @@ class CompiledPipeline:
         """The version written data assets get: the run id, or Azure ML's next for a schedule."""
         return None if self.fires_on_schedule else self.run_id
 
+    def written_asset_version(self, job_name: str) -> str:
+        """The version the data assets job ``job_name`` writes are known by: the run id,
+        or, for a schedule's job run by the local backend, the job's name."""
+        return self.asset_output_version or job_name
+
     @property
     def pipeline_inputs(self) -> dict[str, str]:
         """Literal values of the pipeline job's inputs."""

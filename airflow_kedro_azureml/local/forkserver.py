@@ -225,13 +225,20 @@ def serve(pipeline_name: str | None) -> int:
 
 
 def serve_in_fork(
-    stdin: int, stdout: int, stderr: int, cwd: Path, env: Any, project_path: Path
+    stdin: int,
+    stdout: int,
+    stderr: int,
+    cwd: Path,
+    env: Any,
+    project_path: Path,
+    preload_mlflow: bool = True,
 ) -> None:
     """Become a fork server in a child made by ``os.fork`` of a warm process; never returns.
 
     The process keeps everything its parent imported. It leads its own session,
     reads requests on ``stdin``, answers on ``stdout``, and logs Kedro's plain lines
-    (the parent may have set up Kedro's terminal logging).
+    (the parent may have set up Kedro's terminal logging). ``preload_mlflow``: the
+    steps log to MLflow (``execution.mlflow``), so mlflow is imported once here.
     """
     code = 1
     try:
@@ -245,7 +252,8 @@ def serve_in_fork(
         os.environ.clear()
         os.environ.update(env)
         _use_plain_logging_now(project_path)
-        _preload_mlflow()
+        if preload_mlflow:
+            _preload_mlflow()
         code = serve(None)
     except BaseException:
         traceback.print_exc()

@@ -63,7 +63,7 @@ class ForkServerClient:
 
     @classmethod
     def fork_of_this_process(
-        cls, cwd: Path, env: Mapping[str, str], project_path: Path
+        cls, cwd: Path, env: Mapping[str, str], project_path: Path, preload_mlflow: bool = True
     ) -> ForkServerClient | None:
         """A server forked from this process, with everything it has imported already warm.
 
@@ -82,7 +82,15 @@ class ForkServerClient:
             os.close(to_server[1])
             os.close(from_server[0])
             os.close(server_errors[0])
-            serve_in_fork(to_server[0], from_server[1], server_errors[1], cwd, env, project_path)
+            serve_in_fork(
+                to_server[0],
+                from_server[1],
+                server_errors[1],
+                cwd,
+                env,
+                project_path,
+                preload_mlflow,
+            )
         os.close(to_server[0])
         os.close(from_server[1])
         os.close(server_errors[1])

@@ -210,7 +210,7 @@ def register_asset_outputs(
     ``local_root/<asset>/<version>``: the run id as version (or the job's name for a
     schedule's job), so a later local run reading the asset's latest version gets it.
     """
-    version = compiled.asset_output_version or job_name
+    version = compiled.written_asset_version(job_name)
     for step in compiled.steps:
         for binding in step.asset_outputs:
             if binding.local_root is None:
@@ -298,7 +298,10 @@ class LocalJob:
         )
         if job._settings.fork_server:
             job._server = ForkServerClient.fork_of_this_process(
-                compiled.code_directory, step_process_env(sys.executable), project.path
+                compiled.code_directory,
+                step_process_env(sys.executable),
+                project.path,
+                preload_mlflow=project.config.execution.mlflow,
             )
         return job
 

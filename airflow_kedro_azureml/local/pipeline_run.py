@@ -231,9 +231,8 @@ class LocalPipelineRun:
         env["AZUREML_RUN_ID"] = step.name
         tail: deque[str] = deque(maxlen=_ERROR_TAIL_LINES)
         self._log_tails[step.name] = tail
-        if step.rank_environments:
-            return self._run_distributed(step, command, env, log_file, tail)
-        execute_argv = _execute_argv(command) if self._fork_server_enabled else None
+        forkable = self._fork_server_enabled and not step.rank_environments
+        execute_argv = _execute_argv(command) if forkable else None
         if execute_argv is not None:
             step_env = {
                 "PATH": env["PATH"],
@@ -241,43 +240,7 @@ class LocalPipelineRun:
                 **step.environment_variables,
             }
             return self._run_forked(step, execute_argv, env, step_env, log_file, tail)
-        with self._changed:
-            if self._cancel_requested:
-                return CANCELED
-            process = subprocess.Popen(
-                ["bash", "-c", command],
-                cwd=self._code_dir,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            self._processes[step.name] = process
-        clock = self._start_clock(step, lambda: _terminate(process))
-        assert process.stdout is not None
-        with log_file.open("w", encoding="utf-8") as log:
-            if step.notice:
-                log.write(step.notice + "\n")
-                self._emit(step.name, step.notice, tail)
-            for raw in process.stdout:
-                line = raw.decode("utf-8", errors="replace").rstrip("\n")
-                log.write(line + "\n")
-                tail.append(line)
-                self._on_log(step.name, line)
-        code = process.wait()
-        if clock is not None:
-            clock.cancel()
-        with self._changed:
-            self._processes.pop(step.name, None)
-            if self._cancel_requested:
-                return CANCELED
-        if step.name in self._timed_out:
-            tail.append(_timed_out_line(step))
-            return FAILED
-        if code != 0:
-            tail.append(f"step {step.name!r} exited with code {code}")
-            return FAILED
-        return COMPLETED
+        return self._run_processes(step, command, env, log_file, tail)
 
     def _run_forked(
         self,
@@ -326,15 +289,9 @@ class LocalPipelineRun:
                 code = server.exit_code(step.name, timeout=0.05)
         if pending:
             self._emit(step.name, pending, tail)
-        if clock is not None:
-            clock.cancel()
-        with self._changed:
-            self._forked.pop(step.name, None)
-            if self._cancel_requested:
-                return CANCELED
-        if step.name in self._timed_out:
-            tail.append(_timed_out_line(step))
-            return FAILED
+        ended = self._stopped(step, clock, tail, lambda: self._forked.pop(step.name, None))
+        if ended is not None:
+            return ended
         if code == SERVER_DIED:
             _terminate_group(pid)  # orphaned by the server; stop it too
             tail.extend(["the fork server stopped:", *server.stderr_tail])
@@ -344,7 +301,7 @@ class LocalPipelineRun:
             return FAILED
         return COMPLETED
 
-    def _run_distributed(
+    def _run_processes(
         self,
         step: LocalStep,
         command: str,
@@ -352,13 +309,15 @@ class LocalPipelineRun:
         log_file: Path,
         tail: deque[str],
     ) -> str:
-        """Run one process per rank; rank 0 logs to the step log, rank N to
-        ``std_log_process_N.txt`` beside it (as Azure ML names them)."""
+        """Run the step's command: once, or once per rank of a distributed step (each with
+        its rank's variables). The first process logs to the step log, rank N of a
+        distributed step to ``std_log_process_N.txt`` beside it (as Azure ML names them)."""
+        ranks = step.rank_environments or ({},)
         processes: list[subprocess.Popen[bytes]] = []
         with self._changed:
             if self._cancel_requested:
                 return CANCELED
-            for rank, variables in enumerate(step.rank_environments):
+            for rank, variables in enumerate(ranks):
                 output: Any = subprocess.PIPE
                 if rank:
                     output = (log_file.parent / f"std_log_process_{rank}.txt").open("wb")
@@ -379,29 +338,52 @@ class LocalPipelineRun:
             for process in processes:
                 _terminate(process)
 
+        def forget() -> None:
+            for rank in range(len(processes)):
+                self._processes.pop(f"{step.name}#{rank}", None)
+
         clock = self._start_clock(step, stop_all)
         leader = processes[0]
         assert leader.stdout is not None
         with log_file.open("w", encoding="utf-8") as log:
+            if step.notice:
+                log.write(step.notice + "\n")
+                self._emit(step.name, step.notice, tail)
             for raw in leader.stdout:
                 line = raw.decode("utf-8", errors="replace").rstrip("\n")
                 log.write(line + "\n")
                 self._emit(step.name, line, tail)
         codes = [process.wait() for process in processes]
-        if clock is not None:
-            clock.cancel()
-        with self._changed:
-            for rank in range(len(processes)):
-                self._processes.pop(f"{step.name}#{rank}", None)
-            if self._cancel_requested:
-                return CANCELED
-        if step.name in self._timed_out:
-            tail.append(_timed_out_line(step))
+        ended = self._stopped(step, clock, tail, forget)
+        if ended is not None:
+            return ended
+        if len(codes) == 1 and codes[0] != 0:
+            tail.append(f"step {step.name!r} exited with code {codes[0]}")
             return FAILED
         failed = [(rank, code) for rank, code in enumerate(codes) if code != 0]
         for rank, code in failed:
             tail.append(f"process {rank} of distributed step {step.name!r} exited with code {code}")
         return FAILED if failed else COMPLETED
+
+    def _stopped(
+        self,
+        step: LocalStep,
+        clock: threading.Timer | None,
+        tail: deque[str],
+        forget: Callable[[], object],
+    ) -> str | None:
+        """After the step's processes ended: CANCELED or FAILED (its time limit) when that
+        is why they ended, None when their exit codes tell. ``forget`` drops them."""
+        if clock is not None:
+            clock.cancel()
+        with self._changed:
+            forget()
+            if self._cancel_requested:
+                return CANCELED
+        if step.name in self._timed_out:
+            tail.append(_timed_out_line(step))
+            return FAILED
+        return None
 
     def _start_clock(self, step: LocalStep, stop: Callable[[], None]) -> threading.Timer | None:
         """Stop the step when its ``timeout`` passes (Azure ML's ``limits.timeout``)."""
