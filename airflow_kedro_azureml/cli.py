@@ -168,10 +168,19 @@ def _local_files_warning(compiled: Any) -> None:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="YAML file to write (default: stdout)",
+    help="YAML file to write (default: stdout, unless --manifest is given)",
+)
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="also write the steps and their edges as JSON, for a KedroAzureMLTaskGroup "
+    "(e.g. dags/<package>_manifest.json); no YAML on stdout then",
 )
 @click.pass_obj
-def compile_command(metadata: Any, output: Path | None, **options: Any) -> None:
+def compile_command(
+    metadata: Any, output: Path | None, manifest: Path | None, **options: Any
+) -> None:
     """Write the pipeline job as YAML that azure.ai.ml.load_job reads (stdout if no -o)."""
     from airflow_kedro_azureml.azure.job_yaml import to_yaml
     from airflow_kedro_azureml.azure.pipeline_job import write_params_file
@@ -182,6 +191,10 @@ def compile_command(metadata: Any, output: Path | None, **options: Any) -> None:
             _, compiled = _compile(Path(metadata.project_path), options)
     else:
         _, compiled = _compile(Path(metadata.project_path), options)
+    if manifest is not None:
+        _write_manifest(manifest, compiled, options)
+        if output is None:
+            return
     report = compiled.local_files_report()
     if report is not None:
         raise click.ClickException(report)
@@ -201,6 +214,27 @@ def compile_command(metadata: Any, output: Path | None, **options: Any) -> None:
     click.echo(
         f"Wrote {len(compiled.steps)} step(s) of pipeline {options['pipeline']!r} to {output}"
         + (f" and its params to {params_file}" if params_file else "")
+    )
+
+
+def _write_manifest(path: Path, compiled: Any, options: dict[str, Any]) -> None:
+    """Write the manifest of ``compiled`` to ``path`` and say so (on stderr)."""
+    from airflow_kedro_azureml.compiler.manifest import manifest_of
+
+    selection = {
+        "node_names": _split(options["node_names"]),
+        "node_tags": _split(options["tags"]),
+        "from_nodes": _split(options["from_nodes"]),
+        "to_nodes": _split(options["to_nodes"]),
+        "from_inputs": _split(options["from_inputs"]),
+        "to_outputs": _split(options["to_outputs"]),
+        "node_namespaces": _split(options["namespaces"]),
+    }
+    manifest_of(compiled, options["node_grouping"], selection).write(path)
+    click.echo(
+        f"Wrote the manifest of {len(compiled.steps)} step(s) of pipeline "
+        f"{compiled.pipeline_name!r} to {path}",
+        err=True,
     )
 
 

@@ -52,6 +52,7 @@ from airflow_kedro_azureml.compiler.spec import (
     ProjectEnvironment,
     StepIdentity,
     StepSpec,
+    common_namespace,
 )
 from airflow_kedro_azureml.compute import EXECUTE_MODULE
 from airflow_kedro_azureml.compute.arg_codec import encode_json, encode_value, json_text
@@ -522,6 +523,7 @@ class _Compiler:
             deterministic=not any(
                 NONDETERMINISTIC_TAG in self.nodes[member].tags for member in members
             ),
+            namespace=common_namespace(views[member].namespace for member in members),
         )
 
 

@@ -8,6 +8,7 @@ local processes. It imports nothing but the standard library.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,11 +131,30 @@ class StepSpec:
     deterministic: bool = True
     """Whether Azure ML may reuse a completed run of this step (same component and
     inputs) instead of running it again; false when a node is tagged non-deterministic."""
+    namespace: str | None = None
+    """The Kedro namespace its nodes share (the longest common one), if any."""
 
     @property
     def input_bindings(self) -> dict[str, str]:
         """Port -> binding string."""
         return dict(self.inputs)
+
+
+def common_namespace(namespaces: Iterable[str | None]) -> str | None:
+    """The longest dotted namespace every one of ``namespaces`` lies in (None if one is None)."""
+    common: list[str] | None = None
+    for namespace in namespaces:
+        if not namespace:
+            return None
+        parts = namespace.split(".")
+        if common is None:
+            common = parts
+            continue
+        size = 0
+        while size < min(len(common), len(parts)) and common[size] == parts[size]:
+            size += 1
+        common = common[:size]
+    return ".".join(common) if common else None
 
 
 @dataclass(frozen=True)

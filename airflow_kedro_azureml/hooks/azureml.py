@@ -464,8 +464,19 @@ class AzureMLHook(BaseHook):
                 error, tail = self._step_failure(str(child.name))
             studio_url = str(getattr(child, "studio_url", None) or "")
             reused = str(properties.get("azureml.isreused", "")).lower() == "true"
-            states.append(StepState(str(step_name), status, error, tail, studio_url, reused))
+            states.append(
+                StepState(str(step_name), status, error, tail, studio_url, reused, str(child.name))
+            )
         return tuple(states)
+
+    def step_log_tail(self, step_job_name: str) -> str | None:
+        """The last lines of step job ``step_job_name``'s own log, or None where unknown."""
+        try:
+            details = self.client.jobs._runs_operations.get_run_details(step_job_name)
+        except Exception as error:
+            self.log.debug("No run details for %s: %s", step_job_name, type(error).__name__)
+            return None
+        return self._log_tail(details)
 
     def _step_failure(self, name: str) -> tuple[str | None, str | None]:
         """The error message and the end of the log of step job ``name``, where known.

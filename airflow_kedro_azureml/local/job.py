@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 JOB_STATE_FILE = "job.json"
+# In job.json: the steps a run reused, each with the step folder whose outputs it offers.
+REUSED_FOLDERS_KEY = "reused_folders"
 LogLine = Callable[[str, str], None]
 _LEVEL_IN_LINE = re.compile(r" - (DEBUG|INFO|WARNING|ERROR|CRITICAL) - ")
 _LEVELS = {
@@ -139,6 +141,26 @@ def read_local_job_state(runs_dir: Path, job_name: str) -> statuses.JobState | N
     return statuses.JobState.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
+def reusable_steps(runs_dir: Path, job_name: str) -> dict[str, Path]:
+    """The steps local job ``job_name`` completed, each with the folder holding its outputs.
+
+    A later job of the same run passes them as ``reused``, so only the steps that
+    did not complete run again (the local counterpart of Azure ML's reuse). A step
+    the job itself reused points at the run it reused.
+    """
+    path = runs_dir / job_name / JOB_STATE_FILE
+    if not path.is_file():
+        return {}
+    record = json.loads(path.read_text(encoding="utf-8"))
+    earlier = record.get(REUSED_FOLDERS_KEY) or {}
+    state = statuses.JobState.from_dict(record)
+    return {
+        step.name: Path(earlier.get(step.name) or runs_dir / job_name / step.name)
+        for step in state.steps or ()
+        if step.status == statuses.COMPLETED
+    }
+
+
 def pipeline_run_for(
     compiled: CompiledPipeline,
     run_dir: Path,
@@ -147,12 +169,14 @@ def pipeline_run_for(
     fork_server: bool | ForkServerClient = False,
     on_status: Callable[[str, str], None] | None = None,
     step_env: Mapping[str, str] | None = None,
+    reused: Mapping[str, Path] | None = None,
 ) -> LocalPipelineRun:
     """A not-yet-started local run of ``compiled`` in ``run_dir``.
 
     Params too long for a command line are written to ``run_dir/params.json``, the
     file the steps' ``params_file`` input names (as the SDK uploads it on Azure ML).
-    ``step_env`` adds to every step's environment variables.
+    ``step_env`` adds to every step's environment variables. ``reused`` maps steps
+    that complete at once to the folder of an earlier run of the same step.
     """
     pipeline_inputs = dict(compiled.pipeline_inputs)
     if compiled.params_file_text is not None:
@@ -177,6 +201,7 @@ def pipeline_run_for(
         on_log=on_log or (lambda step, line: logger.info("[%s] %s", step, line)),
         on_status=on_status,
         fork_server=fork_server,
+        reused=reused,
         continue_on_step_failure=compiled.continue_on_step_failure,
     )
 
@@ -266,6 +291,9 @@ class LocalJob:
         self._settings: LocalRunSettings | None = None
         self._run: LocalPipelineRun | None = None
         self._server: ForkServerClient | None = None
+        self._reused: dict[str, Path] = {}
+        self.on_state: Callable[[statuses.JobState], None] | None = None
+        """Called with the run's state each time a step's status changes (and at the end)."""
         if start_server:
             folder = Path(project_path)  # a missing one is the compile's error to report
             self._server = ForkServerClient(
@@ -353,15 +381,19 @@ class LocalJob:
         compiled: CompiledPipeline,
         run_tags: Mapping[str, str] | None = None,
         experiment_name: str | None = None,
+        reused: Mapping[str, Path] | None = None,
     ) -> LocalRunOutcome:
-        """Run every step of ``compiled`` and wait for the outcome.
+        """Run every step of ``compiled`` (but the ``reused`` ones) and wait for the outcome.
 
         Progress (``3/7 steps completed, running: ...``) is reported as steps start
         and end, in the same words as on Azure ML. When MLflow is installed, each step
         logs to a file store in the run folder (``mlruns``) under ``experiment_name``
         (the compiled one, else the project's package name), tagged ``run_tags``.
+        ``reused`` maps steps that complete at once to the step folder of an earlier
+        run whose outputs they offer (see ``reusable_steps``).
         """
         step_statuses: dict[str, str] = {}
+        self._reused = {name: Path(folder) for name, folder in (reused or {}).items()}
         total = len(compiled.steps)
 
         def on_status(step: str, status: str) -> None:
@@ -382,6 +414,7 @@ class LocalJob:
                 experiment_name or compiled.experiment_name or compiled.package_name,
                 run_tags or {},
             ),
+            reused=self._reused,
         )
         self._record(statuses.RUNNING, step_statuses)
         status = self._run.run()
@@ -426,12 +459,19 @@ class LocalJob:
 
     def _record(self, status: str, step_statuses: dict[str, str]) -> None:
         """Keep the run's state in ``job.json`` of its folder, for a sensor to read."""
-        steps = tuple(statuses.StepState(name, word) for name, word in step_statuses.items())
+        steps = tuple(
+            statuses.StepState(name, word, reused=name in self._reused)
+            for name, word in step_statuses.items()
+        )
         state = statuses.JobState(self.job_name, status, self.run_dir.as_uri(), steps)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         partial = self.run_dir / f"{JOB_STATE_FILE}.partial"
-        partial.write_text(json.dumps(state.to_dict()), encoding="utf-8")
+        record = state.to_dict()
+        record[REUSED_FOLDERS_KEY] = {name: str(path) for name, path in self._reused.items()}
+        partial.write_text(json.dumps(record), encoding="utf-8")
         partial.replace(self.run_dir / JOB_STATE_FILE)
+        if self.on_state is not None:
+            self.on_state(state)
 
     def cancel(self) -> None:
         """Stop the running steps (or the warming fork server); the run ends ``Canceled``."""

@@ -134,7 +134,7 @@ class LocalPipelineRun:
 
     def log_path(self, step_name: str) -> Path:
         """The file that holds the full log of step ``step_name``."""
-        return self._run_dir / step_name / "user_logs" / "std_log.txt"
+        return step_log_path(self._run_dir, step_name)
 
     def failure_message(self) -> str:
         """A message naming each failed step with the end of its log."""
@@ -442,6 +442,11 @@ class LocalPipelineRun:
 # Airflow's connections, variables and configuration (which can hold secrets: a client
 # secret, the metadata database URL, the fernet key) never reach a step, as on Azure ML.
 WITHHELD_FROM_STEPS = ("AIRFLOW_CONN_", "AIRFLOW_VAR_", "AIRFLOW__")
+
+
+def step_log_path(run_dir: Path, step_name: str) -> Path:
+    """The full log of step ``step_name`` of the local run in ``run_dir`` (as on Azure ML)."""
+    return run_dir / step_name / "user_logs" / "std_log.txt"
 
 
 def step_process_env(python: str) -> dict[str, str]:

@@ -392,6 +392,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
                 on_progress=lambda line: self.log.info("%s", line),
                 on_compile_line=self._log_compile_line,
             )
+            self._local_job.on_state = self._job_state_seen
             result = self._local_job.compile(
                 request,
                 runs_dir=hook.settings.local_runs_dir,
@@ -418,10 +419,11 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         for line in self._local_job.summary_lines(compiled):
             self.log.info("Job %s: %s", job_name, line)
         if not outcome.succeeded:
-            raise _job_failed(
+            self._job_did_not_complete(
                 f"Kedro pipeline {self.pipeline!r} {outcome.status.lower()}: "
                 f"{outcome.failure_message()}"
             )
+            return job_name
         written = written_assets(compiled, None, job_name)
         publish_data_assets(context, self.data_asset_alias, written, identity.tags, self.log)
         return job_name
@@ -488,13 +490,14 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         tags = self._job_identity(context, compiled, job.name, run_id).tags
         with _bad_input_fails_fast(value_errors=False):
             if job.is_terminal:  # re-attached to a job that has ended: nothing to wait for
-                name = self._finish(hook, job.name, job, total)
+                completed = self._finish(hook, job.name, job, total)
             else:
                 if self.deferrable:
                     self._defer_to_trigger(hook, job.name, total, written, tags)
-                name = self._wait(hook, job.name, total)
-            publish_data_assets(context, self.data_asset_alias, written, tags, self.log, hook)
-        return name
+                completed = self._wait(hook, job.name, total)
+            if completed:
+                publish_data_assets(context, self.data_asset_alias, written, tags, self.log, hook)
+        return job.name
 
     def execute_complete(
         self,
@@ -605,8 +608,9 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             force_rerun=self.force_rerun,
         )
 
-    def _wait(self, hook: AzureMLHook, job_name: str, total_steps: int) -> str:
-        """Poll until the job ends; transient errors are logged and polled again, backing off."""
+    def _wait(self, hook: AzureMLHook, job_name: str, total_steps: int) -> bool:
+        """Poll until the job ends (True: it completed); transient errors are logged and
+        polled again, backing off."""
         from airflow.sdk.exceptions import AirflowTaskTimeout
 
         watch = JobWatch(job_name, self.poll_interval, total_steps, self._end_time, self.log)
@@ -621,20 +625,32 @@ class KedroAzureMLPipelineOperator(BaseOperator):
                     time.sleep(watch.after_transient_error(error))
                     continue
                 pause = watch.after_look(state)
-                if state.is_terminal:
+                if not state.is_terminal:
+                    self._job_state_seen(state)
+                else:
                     return self._finish(hook, job_name, state, total_steps)
                 time.sleep(pause)
         except AirflowTaskTimeout:
             self._cancel_azure_job("task timed out")
             raise
 
-    def _finish(self, hook: AzureMLHook, job_name: str, state: JobState, total: int) -> str:
-        """Succeed for a completed job; otherwise fail naming the failed steps and errors."""
+    def _finish(self, hook: AzureMLHook, job_name: str, state: JobState, total: int) -> bool:
+        """True for a completed job; otherwise fail naming the failed steps and errors."""
         if state.is_success:
+            self._job_state_seen(state)
             self.log.info("Job %s completed", job_name)
-            return job_name
+            return True
         final = hook.ended_job_state(state)
-        raise _job_failed(failure_message(job_name, final.status, final.steps or ()))
+        self._job_state_seen(final)
+        self._job_did_not_complete(failure_message(job_name, final.status, final.steps or ()))
+        return False
+
+    def _job_did_not_complete(self, message: str) -> None:
+        """The job ended without completing: fail the task with ``message``."""
+        raise _job_failed(message)
+
+    def _job_state_seen(self, state: JobState) -> None:
+        """Called with each look at the job (and its end state, step errors included)."""
 
     def _cancel_azure_job(self, reason: str) -> None:
         if self._hook is None or self._job_name is None:

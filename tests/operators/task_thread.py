@@ -77,8 +77,14 @@ def operator_for(project: Path, pipeline: str, **kwargs: Any) -> KedroAzureMLPip
 class TaskThread:
     """The operator for ``pipeline`` of ``project``, its execute() running in a thread."""
 
-    def __init__(self, project: Path, pipeline: str, **kwargs: Any) -> None:
-        self.operator = operator_for(project, pipeline, poll_interval=0.2, **kwargs)
+    def __init__(
+        self, project: Path | None, pipeline: str = "", operator: Any = None, **kwargs: Any
+    ) -> None:
+        """Run ``operator``, or the operator for ``pipeline`` of ``project``."""
+        if operator is None:
+            assert project is not None
+            operator = operator_for(project, pipeline, poll_interval=0.2, **kwargs)
+        self.operator = operator
         self.ti = TaskInstanceStub()
         self._raised: list[BaseException] = []
         self._thread = threading.Thread(target=self._execute, daemon=True)

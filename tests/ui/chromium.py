@@ -1,8 +1,9 @@
 """Headless Chromium (Debian's ``chromium``) driven over the DevTools protocol.
 
 Only what the UI tests need: open a page, wait until the single-page app has
-rendered something, read the DOM, click and type like a user, take screenshots.
-The protocol is JSON over one websocket per page; ``websockets`` is the client.
+rendered something, read the DOM, click and type like a user, take screenshots and
+read their pixels. The protocol is JSON over one websocket per page; ``websockets``
+is the client.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import time
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,6 +51,54 @@ def stop_process_group(process: subprocess.Popen[bytes], grace: float = 10.0) ->
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=grace)
+
+
+def png_pixels(data: bytes) -> list[list[tuple[int, ...]]]:
+    """The pixels of a PNG as Chromium writes it (8-bit RGB or RGBA, not interlaced), by row."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    position, header, compressed = 8, b"", b""
+    while position < len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kind = data[position + 4 : position + 8]
+        body = data[position + 8 : position + 8 + length]
+        position += 12 + length
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            compressed += body
+    width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    if depth != 8 or color not in (2, 6) or interlace:
+        raise ValueError(f"unsupported PNG: depth {depth}, color type {color}, {interlace=}")
+    channels = 3 if color == 2 else 4
+    stride = width * channels
+    raw = zlib.decompress(compressed)
+    rows: list[list[tuple[int, ...]]] = []
+    previous = bytearray(stride)
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
+        for i in range(stride):
+            left = line[i - channels] if i >= channels else 0
+            up = previous[i]
+            up_left = previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                guess = left + up - up_left
+                near = min(
+                    (abs(guess - left), 0, left),
+                    (abs(guess - up), 1, up),
+                    (abs(guess - up_left), 2, up_left),
+                )
+                line[i] = (line[i] + near[2]) & 0xFF
+        rows.append([tuple(line[x : x + channels]) for x in range(0, stride, channels)])
+        previous = line
+    return rows
 
 
 class DevToolsError(RuntimeError):
@@ -189,9 +240,15 @@ class Page:
         self.send("Input.dispatchKeyEvent", type="keyDown", text="\r", **keys)
         self.send("Input.dispatchKeyEvent", type="keyUp", **keys)
 
-    def screenshot(self, path: Path) -> Path:
-        """Save a PNG of the whole page to ``path``."""
-        data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    def screenshot(self, path: Path, clip: dict[str, float] | None = None) -> Path:
+        """Save a PNG of the whole page, or of the ``clip`` rectangle of it, to ``path``.
+
+        ``clip`` is ``{x, y, width, height}`` in page (document) coordinates.
+        """
+        options: dict[str, Any] = {"format": "png", "captureBeyondViewport": True}
+        if clip is not None:
+            options["clip"] = {**clip, "scale": 1}
+        data = self.send("Page.captureScreenshot", **options)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data["data"]))
         return path

@@ -1,11 +1,12 @@
-"""The Airflow UI in a real browser: the task's Azure ML job link and the connection form.
+"""The Airflow UI in a real browser: the task's "Azure ML Studio" link and the connection form.
 
-One module-wide setup: a throw-away AIRFLOW_HOME, the example DAG run once to
-success on the local backend, Airflow's API server (which serves the UI) with
-every user an admin, and headless Chromium. The tests then open the pages a user
-opens and check what the rendered page shows. Screenshots go to the pytest
-temporary folder and are copied to ``$AIRFLOW_KEDRO_AZUREML_ARTIFACTS`` (default
-``/tmp/airflow-kedro-azureml-artifacts/ui``).
+One module-wide setup: a throw-away AIRFLOW_HOME; the example DAG run twice to success,
+once on Azure ML (the package's HTTPS emulator of the Azure ML REST API, which really
+runs the job) and once on the local backend; Airflow's API server (which serves the UI,
+and the provider's local run pages) with every user an admin; and headless Chromium. The
+tests then open the pages a user opens and check what the rendered page shows, in its
+DOM and in its pixels. Screenshots go to the pytest temporary folder and are copied to
+``$AIRFLOW_KEDRO_AZUREML_ARTIFACTS`` (default ``/tmp/airflow-kedro-azureml-artifacts/ui``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
@@ -30,11 +32,12 @@ import pytest
 
 from airflow_kedro_azureml import CONNECTION_TYPE
 from airflow_kedro_azureml.connection import EXTRAS
-from airflow_kedro_azureml.links import JOB_URL_XCOM_KEY, AzureMLJobLink
+from airflow_kedro_azureml.links import JOB_URL_XCOM_KEY, LOCAL_RUN_VIEW_PREFIX, AzureMLJobLink
 from tests.airflow_cli import AIRFLOW, airflow_env, migrate
-from tests.ui.chromium import Chromium, Page, find_chromium, stop_process_group
+from tests.ui.chromium import Chromium, Page, find_chromium, png_pixels, stop_process_group
 
-pytestmark = pytest.mark.e2e
+# The setup runs two DAG runs before the first test: its time counts against that test.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "dags_examples"
@@ -42,41 +45,71 @@ DAG_FILE = "demand_forecasting_monthly.py"
 PROJECT = "demand_forecasting"
 DAG_ID = "demand_forecasting_monthly"
 TASK_ID = "train_and_forecast"
-LOGICAL_DATE = "2026-01-10T06:00:00+00:00"
+LOCAL_DATE = "2026-01-10T06:00:00+00:00"
+# The same month (the DAG trains on the month before), another run.
+AZURE_DATE = "2026-01-10T07:00:00+00:00"
 LINK_NAME = AzureMLJobLink.name
 HOOK_NAME = "Azure Machine Learning (Kedro)"
 DEFAULT_ARTIFACTS = "/tmp/airflow-kedro-azureml-artifacts/ui"
-# Airflow's UI hides extra links that are neither http(s), mailto nor on its own origin.
-UI_LINK_SCHEMES = ("http", "https", "mailto")
+# A service principal the emulator's tenant knows (test values, not a real one).
+TENANT = "11111111-2222-3333-4444-555555555555"
+CLIENT_ID = "0a1b2c3d-0000-4000-8000-00000000c11e"
+SECRET = "ui-test-secret-never-shown"
+UI_ENV = {
+    "AIRFLOW__CORE__AUTH_MANAGER": (
+        "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+    ),
+    # Every visitor is an admin: the UI needs no login.
+    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+    "AIRFLOW__API_AUTH__JWT_SECRET": "airflow-kedro-azureml-ui-test",
+}
 
 _LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass
+class Run:
+    """One finished run of the example DAG, as the API server reports it."""
+
+    run_id: str
+    job_url: str
+    """The task's XCom ``azureml_job_url``."""
+    links: dict[str, str]
+    """The task's extra links, from the REST API."""
+
+
+@dataclass
 class Site:
-    """The running UI and what the finished run left behind."""
+    """The running UI and what the finished runs left behind."""
 
     base_url: str
     token: str = field(repr=False)
-    run_id: str
+    azure: Run
+    local: Run
     runs_dir: Path
-    job_url: str
+    emulator_url: str
     browser: Chromium = field(repr=False)
     screenshots: Path
     artifacts: Path
 
-    def task_url(self, tab: str = "") -> str:
+    def task_url(self, run: Run, tab: str = "") -> str:
         """The UI's page of the run's task instance (a tab of it when ``tab`` is given)."""
-        page = f"{self.base_url}/dags/{DAG_ID}/runs/{quote(self.run_id, safe='')}/tasks/{TASK_ID}"
+        page = f"{self.base_url}/dags/{DAG_ID}/runs/{quote(run.run_id, safe='')}/tasks/{TASK_ID}"
         return f"{page}/{tab}" if tab else page
 
     def api(self, path: str) -> Any:
         """GET a path of the REST API, as JSON."""
         return get_json(f"{self.base_url}{path}", self.token)
 
-    def keep(self, page: Page, name: str, capsys: pytest.CaptureFixture[str]) -> Path:
-        """Screenshot the page into the temporary folder and the artifacts folder."""
-        shot = page.screenshot(self.screenshots / name)
+    def keep(
+        self,
+        page: Page,
+        name: str,
+        capsys: pytest.CaptureFixture[str],
+        clip: dict[str, float] | None = None,
+    ) -> Path:
+        """Screenshot the page (or its ``clip``) into the temporary and artifacts folders."""
+        shot = page.screenshot(self.screenshots / name, clip)
         self.artifacts.mkdir(parents=True, exist_ok=True)
         kept = Path(shutil.copy2(shot, self.artifacts / name))
         with capsys.disabled():
@@ -137,24 +170,71 @@ def wait_until_serving(base_url: str, server: subprocess.Popen[bytes], log: Path
     pytest.fail(f"the API server did not answer in 120 s:\n{log.read_text()[-5000:]}")
 
 
-def finished_run(home: Path, dags: Path, env: dict[str, str]) -> None:
+def finished_run(home: Path, env: dict[str, str], logical_date: str, name: str) -> None:
     """Run the example DAG once with ``airflow dags test``; fail unless it succeeded."""
     code, output = run_in_session(
-        [AIRFLOW, "dags", "test", DAG_ID, LOGICAL_DATE],
+        [AIRFLOW, "dags", "test", DAG_ID, logical_date],
         env,
-        home / "dags-test.log",
+        home / f"dags-test-{name}.log",
         # A failed try would wait the DAG's 5-minute retry delay: fail long before.
-        timeout=180,
+        timeout=240,
     )
-    # The setup fails with pytest.fail, never an AssertionError: the test expected to fail
-    # with one must not pass for a broken setup.
     if code != 0 or "state=success" not in output:
-        pytest.fail(f"the example DAG did not succeed (exit {code}):\n{output[-6000:]}")
+        pytest.fail(f"the example DAG did not succeed on {name} (exit {code}):\n{output[-6000:]}")
+
+
+def finished_run_on_azure_ml(home: Path, dags: Path, tmp: Path) -> str:
+    """Run the example DAG once on the Azure ML emulator; the emulator's URL."""
+    from azure.ai.ml.entities import Data, Environment
+
+    from airflow_kedro_azureml.testing.emulator import AzureMLEmulator
+
+    emulator = AzureMLEmulator(work_dir=tmp / "emulator")
+    emulator.start()
+    try:
+        with emulator.patched_environment():
+            client = emulator.ml_client()
+            client.environments.create_or_update(
+                Environment(name="demand-forecasting-env", version="1", image="python:3.11-slim")
+            )
+            raw = dags / PROJECT / "data" / "01_raw" / "sell_in_history" / "1"
+            client.data.create_or_update(
+                Data(name="sell_in_history", version="1", type="uri_folder", path=str(raw))
+            )
+            connection = emulator.airflow_connection(TENANT, CLIENT_ID, SECRET)
+            connection.pop("conn_type")
+            env = {**airflow_env(home, dags, None, connection), **UI_ENV}
+            finished_run(home, env, AZURE_DATE, "azure-ml")
+        jobs = emulator.jobs()
+        if len(jobs) != 1 or emulator.job_status(jobs[0]) != "Completed":
+            pytest.fail(f"not one completed job on the emulator: {jobs}")
+        return emulator.url
+    finally:
+        emulator.stop()
+
+
+def finished_runs(api: Any) -> dict[datetime, str]:
+    """The run id of each successful run of the example DAG, by logical date."""
+    runs = api(f"/api/v2/dags/{DAG_ID}/dagRuns")["dag_runs"]
+    if sorted(run["state"] for run in runs) != ["success", "success"]:
+        pytest.fail(f"not two successful runs: {runs}")
+    return {
+        datetime.fromisoformat(run["logical_date"].replace("Z", "+00:00")): run["dag_run_id"]
+        for run in runs
+    }
+
+
+def task_run(api: Any, run_id: str) -> Run:
+    """What the API server says of the task of run ``run_id``: job URL and extra links."""
+    task = f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}/taskInstances/{TASK_ID}"
+    job_url = api(f"{task}/xcomEntries/{JOB_URL_XCOM_KEY}")["value"]
+    links = api(f"{task}/links")["extra_links"]
+    return Run(run_id=run_id, job_url=str(job_url), links=dict(links))
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """A finished run of the example DAG, the UI serving it, and a headless browser."""
+    """Finished runs of the example DAG, the UI serving them, and a headless browser."""
     executable = find_chromium()
     if executable is None:
         pytest.fail("no chromium on PATH: scripts/install.sh installs Debian's chromium")
@@ -171,16 +251,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         migrate(home)
     except AssertionError as error:
         pytest.fail(f"airflow db migrate failed: {error}")
+    # The setup fails with pytest.fail, never an AssertionError: a broken setup is no
+    # finding about the UI.
     env = airflow_env(home, dags, {"backend": "local", "local_runs_dir": str(runs_dir)})
-    env.update(
-        AIRFLOW__CORE__AUTH_MANAGER=(
-            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-        ),
-        # Every visitor is an admin: the UI needs no login.
-        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS="True",
-        AIRFLOW__API_AUTH__JWT_SECRET="airflow-kedro-azureml-ui-test",
-    )
-    finished_run(home, dags, env)
+    env.update(UI_ENV)
+    finished_run(home, env, LOCAL_DATE, "local")
+    emulator_url = finished_run_on_azure_ml(home, dags, tmp)
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -198,23 +274,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     try:
         wait_until_serving(base_url, server, server_log)
         token = get_json(f"{base_url}/auth/token")["access_token"]
-        runs = get_json(f"{base_url}/api/v2/dags/{DAG_ID}/dagRuns", token)["dag_runs"]
-        if [run["state"] for run in runs] != ["success"]:
-            pytest.fail(f"not one successful run: {runs}")
-        run_id = runs[0]["dag_run_id"]
-        xcom = get_json(
-            f"{base_url}/api/v2/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}"
-            f"/taskInstances/{TASK_ID}/xcomEntries/{JOB_URL_XCOM_KEY}",
-            token,
-        )
+
+        def api(path: str) -> Any:
+            return get_json(f"{base_url}{path}", token)
+
+        run_ids = finished_runs(api)
         browser.start()
         artifacts = Path(os.environ.get("AIRFLOW_KEDRO_AZUREML_ARTIFACTS") or DEFAULT_ARTIFACTS)
         yield Site(
             base_url=base_url,
             token=token,
-            run_id=run_id,
+            azure=task_run(api, run_ids[datetime.fromisoformat(AZURE_DATE)]),
+            local=task_run(api, run_ids[datetime.fromisoformat(LOCAL_DATE)]),
             runs_dir=runs_dir,
-            job_url=str(xcom["value"]),
+            emulator_url=emulator_url,
             browser=browser,
             screenshots=tmp / "screenshots",
             artifacts=artifacts,
@@ -237,87 +310,158 @@ def screenshot_on_failure(
         raise
 
 
-def open_task_details(site: Site, page: Page) -> dict[str, str]:
+def open_task_details(site: Site, page: Page, run: Run) -> dict[str, str]:
     """Open the task instance's Details tab; the extra links the page loaded for it."""
     page.send("Network.enable")
-    page.navigate(site.task_url("details"))
+    page.navigate(site.task_url(run, "details"))
     url, status, body = page.response(f"/taskInstances/{TASK_ID}/links")
     if status != 200:
         pytest.fail(f"{url} answered {status}: {body}")
     page.wait_for(
-        f"document.body.innerText.includes({json.dumps(site.run_id)})"
+        f"document.body.innerText.includes({json.dumps(run.run_id)})"
         " && document.body.innerText.includes('Task ID')",
         what="the task instance's details",
+    )
+    # The section is drawn only when the task has at least one extra link.
+    page.wait_for(
+        "[...document.querySelectorAll('h1,h2,h3,h4,h5,h6')]"
+        ".some(h => h.innerText.trim() === 'Extra Links')",
+        timeout=15,
+        what="the 'Extra Links' section",
     )
     return dict(json.loads(body)["extra_links"])
 
 
-def link_buttons(page: Page) -> list[dict[str, str]]:
-    """The links of the page whose text is the job link's name."""
+LINK_BUTTONS = f"""[...document.querySelectorAll('a')]
+    .filter(a => a.innerText.trim() === {json.dumps(LINK_NAME)})"""
+
+
+def link_buttons(page: Page) -> list[dict[str, Any]]:
+    """The links of the page named as the job link: attributes, box, and whether visible.
+
+    The box is in page coordinates; visible means the link's middle is the link itself
+    (or inside it) on screen, not something drawn over it.
+    """
     return page.evaluate(
-        f"""[...document.querySelectorAll('a')]
-            .filter(a => a.innerText.trim() === {json.dumps(LINK_NAME)})
-            .map(a => ({{href: a.getAttribute('href'), target: a.getAttribute('target')}}))"""
+        f"""{LINK_BUTTONS}.map(a => {{
+            a.scrollIntoView({{block: 'center'}});
+            const box = a.getBoundingClientRect();
+            const middle = document.elementFromPoint(
+                box.x + box.width / 2, box.y + box.height / 2);
+            return {{
+                href: a.getAttribute('href'),
+                target: a.getAttribute('target'),
+                box: {{x: box.x + window.scrollX, y: box.y + window.scrollY,
+                       width: box.width, height: box.height}},
+                visible: box.width > 0 && box.height > 0 && a.contains(middle),
+            }};
+        }})"""
     )
 
 
-@pytest.mark.timeout(300)
-def test_the_task_page_gets_the_link_to_its_azure_ml_job(
+def the_link_button(
+    site: Site, page: Page, shot: str, capsys: pytest.CaptureFixture[str]
+) -> dict[str, Any]:
+    """The one "Azure ML Studio" button of the page, seen in the DOM and in a screenshot.
+
+    A screenshot of just the button must show it drawn: dark text on a light background,
+    anti-aliased (more than two colours), not an empty box.
+    """
+    page.wait_for(f"{LINK_BUTTONS}.length > 0", timeout=15, what=f"a link named {LINK_NAME!r}")
+    time.sleep(0.5)  # what the page drew from the links it got
+    found = link_buttons(page)
+    with capsys.disabled():
+        print(f"\nlinks named {LINK_NAME!r} on the page: {found}")
+    assert len(found) == 1, found
+    button = found[0]
+    assert button["visible"], button
+    time.sleep(0.3)  # the scroll
+    site.keep(page, shot.replace(".png", "-page.png"), capsys)
+    pixels = png_pixels(site.keep(page, shot, capsys, clip=button["box"]).read_bytes())
+    colours = {pixel[:3] for row in pixels for pixel in row}
+    dark = [colour for colour in colours if max(colour) < 120]
+    light = [colour for colour in colours if min(colour) > 200]
+    assert len(pixels) >= 10 and len(colours) > 2, (len(pixels), sorted(colours)[:10])
+    assert dark and light, sorted(colours)[:10]
+    return button
+
+
+def test_the_task_page_links_to_its_job_in_azure_ml_studio(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The job's studio page (the emulator stands in for https://ml.azure.com).
+    job_url = site.azure.job_url
+    assert job_url.startswith(f"{site.emulator_url}/studio/runs/"), job_url
+    assert job_url.startswith("https://")
+    assert site.azure.links == {LINK_NAME: job_url}
+
+    with site.browser.page() as page, screenshot_on_failure(site, page, "azure-ml", capsys):
+        links = open_task_details(site, page, site.azure)
+        assert links == {LINK_NAME: job_url}
+        button = the_link_button(site, page, "azure-ml-studio-button.png", capsys)
+        assert button["href"] == job_url
+        # Another site: a new tab, as every extra link to elsewhere.
+        assert button["target"] == "_blank"
+
+
+def test_the_local_run_links_to_its_page_on_the_api_server(
     site: Site, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # On the local backend the job is the run folder: its file:// URL, kept in XCom.
-    job_folder = Path(url2pathname(urlparse(site.job_url).path))
-    assert site.job_url.startswith("file://"), site.job_url
+    job_folder = Path(url2pathname(urlparse(site.local.job_url).path))
+    assert site.local.job_url == job_folder.as_uri()
     assert job_folder.parent == site.runs_dir, (job_folder, site.runs_dir)
     assert job_folder.is_dir(), job_folder
-    assert site.job_url == job_folder.as_uri()
-
-    with site.browser.page() as page, screenshot_on_failure(site, page, "task-details", capsys):
-        links = open_task_details(site, page)
-        assert links == {LINK_NAME: site.job_url}
-        # The section is drawn only when the task has at least one extra link.
-        page.wait_for(
-            "[...document.querySelectorAll('h1,h2,h3,h4,h5,h6')]"
-            ".some(h => h.innerText.trim() === 'Extra Links')",
-            timeout=15,
-            what="the 'Extra Links' section",
-        )
-        site.keep(page, "task-details.png", capsys)
-        with capsys.disabled():
-            print(f"\nthe page's extra links: {links}")
-
-    rest = site.api(
-        f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(site.run_id, safe='')}/taskInstances/{TASK_ID}/links"
+    # The link: the API server's page of that run, on the UI's own origin.
+    page_path = (
+        f"{LOCAL_RUN_VIEW_PREFIX}/local-runs/{DAG_ID}/{quote(site.local.run_id, safe='')}/{TASK_ID}"
     )
-    assert rest["extra_links"] == {LINK_NAME: site.job_url}
+    assert site.local.links == {LINK_NAME: page_path}
 
+    with site.browser.page() as page, screenshot_on_failure(site, page, "local-run", capsys):
+        links = open_task_details(site, page, site.local)
+        assert links == {LINK_NAME: page_path}
+        button = the_link_button(site, page, "local-run-button.png", capsys)
+        assert button["href"] == page_path
+        assert button["target"] == "_self"
 
-@pytest.mark.timeout(300)
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Airflow 3.3's UI draws only http(s), mailto and same-origin extra links; "
-    "the local backend's job link is a file:// URL",
-)
-def test_the_task_page_shows_the_azure_ml_job_link_as_a_button(
-    site: Site, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with site.browser.page() as page:
-        links = open_task_details(site, page)
-        if links != {LINK_NAME: site.job_url}:  # not the failure this test expects
-            pytest.fail(f"the page got the extra links {links}, not the job's")
-        time.sleep(1)  # what the page drew from the links it got
-        buttons = link_buttons(page)
-        site.keep(page, "task-details-link.png", capsys)
-        with capsys.disabled():
-            print(f"\nlinks named {LINK_NAME!r} on the page: {buttons}")
-        assert buttons == [{"href": site.job_url, "target": "_blank"}], (
-            f"no {LINK_NAME!r} link to {site.job_url} on the page (the UI draws links of "
-            f"the schemes {', '.join(UI_LINK_SCHEMES)} and to its own origin only)"
+        page.click(f"{LINK_BUTTONS}[0]", f"the {LINK_NAME!r} button")
+        page.wait_for(
+            f"location.pathname === {json.dumps(page_path)}"
+            " && document.querySelector('h1')?.innerText.startsWith('Local run')",
+            what="the local run's page",
         )
+        site.keep(page, "local-run-page.png", capsys)
+        heading = page.evaluate("document.querySelector('h1').innerText")
+        status = page.evaluate("document.getElementById('status').innerText")
+        steps = page.evaluate(
+            "[...document.querySelectorAll('#steps tr')].slice(1).map(tr => "
+            "[...tr.cells].slice(0, 2).map(td => td.innerText.trim()))"
+        )
+        logs = page.evaluate(
+            "[...document.querySelectorAll('#steps a')].map(a => a.getAttribute('href'))"
+        )
+        with capsys.disabled():
+            print(f"\nthe local run's page: {heading!r}, {status}, {len(steps)} steps")
+        assert heading == f"Local run {job_folder.name}"
+        assert status == "Completed"
+        job_state = json.loads((job_folder / "job.json").read_text(encoding="utf-8"))
+        assert steps == [[step["name"], "Completed"] for step in job_state["steps"]]
+        assert logs == [
+            f"{page_path}/files/{step['name']}/user_logs/std_log.txt" for step in job_state["steps"]
+        ]
+
+        # A step's log, as the page links it.
+        first = job_state["steps"][0]["name"]
+        page.navigate(f"{site.base_url}{logs[0]}")
+        log = (job_folder / first / "user_logs" / "std_log.txt").read_text(encoding="utf-8")
+        page.wait_for(
+            f"document.body && document.body.innerText.trim() === {json.dumps(log.strip())}",
+            what=f"the log of step {first}",
+        )
+        site.keep(page, "local-run-step-log.png", capsys)
 
 
-@pytest.mark.timeout(300)
 def test_the_connection_form_shows_the_azure_ml_fields(
     site: Site, capsys: pytest.CaptureFixture[str]
 ) -> None:
