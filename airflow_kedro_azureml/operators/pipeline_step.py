@@ -42,6 +42,8 @@ REPORTED_KEY = "azureml_step_reported"
 LOG_TAIL_LINES = 20
 # The longest pause before looking again for a submit task that has not started.
 NOT_STARTED_PAUSE = 5.0
+# The shortest deferral: see KedroAzureMLStepTrigger (a scheduler race on quick resumes).
+DEFER_SETTLE_SECONDS = 10.0
 
 
 class KedroAzureMLStepOperator(BaseOperator):
@@ -144,6 +146,7 @@ class KedroAzureMLStepOperator(BaseOperator):
                     submit_task_id=self.submit_task_id,
                     step_name=self.step_name,
                     poll_interval=self.poll_interval,
+                    not_before=time.time() + DEFER_SETTLE_SECONDS,
                 ),
                 method_name="execute_complete",
             )

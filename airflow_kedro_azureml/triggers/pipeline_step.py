@@ -8,11 +8,18 @@ nothing: the submit task is the one watcher of the job. It yields one event:
 - ``{"status": "submit_ended", "submit_state": ...}`` when the submit task ended (or
   stopped watching) before the step did: the step task decides what that means;
 - ``{"status": "error", "message": ...}`` when Airflow could not be read, for good.
+
+It never fires before ``not_before`` (a few seconds after the task deferred): Airflow
+3.3's scheduler can fail a deferred task whose trigger fires so soon that the resumed
+try is running before the scheduler has handled the deferring try's exit
+(apache/airflow#71580, #72716); a step that ends within seconds of its task
+deferring waits out that window instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,6 +40,7 @@ class KedroAzureMLStepTrigger(BaseTrigger):
     :param submit_task_id: the group's submit task (the one watcher of the job).
     :param step_name: the compiled step this task stands for.
     :param poll_interval: seconds between two reads of the submit task's XCom.
+    :param not_before: Unix time before which the trigger does not fire.
     """
 
     def __init__(
@@ -42,8 +50,10 @@ class KedroAzureMLStepTrigger(BaseTrigger):
         submit_task_id: str,
         step_name: str,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
+        not_before: float | None = None,
     ) -> None:
         super().__init__()
+        self.not_before = not_before
         self.dag_id = dag_id
         self.run_id = run_id
         self.submit_task_id = submit_task_id
@@ -60,6 +70,7 @@ class KedroAzureMLStepTrigger(BaseTrigger):
                 "submit_task_id": self.submit_task_id,
                 "step_name": self.step_name,
                 "poll_interval": self.poll_interval,
+                "not_before": self.not_before,
             },
         )
 
@@ -80,6 +91,8 @@ class KedroAzureMLStepTrigger(BaseTrigger):
                 await asyncio.sleep(self.poll_interval)
                 continue
             failures = 0
+            if seen.step_ended or not seen.submit_watching:
+                await self._settle()
             if seen.step_ended:
                 yield TriggerEvent({"status": "step_ended"})
                 return
@@ -87,3 +100,10 @@ class KedroAzureMLStepTrigger(BaseTrigger):
                 yield TriggerEvent({"status": "submit_ended", "submit_state": seen.submit_state})
                 return
             await asyncio.sleep(self.poll_interval)
+
+    async def _settle(self) -> None:
+        """Wait until ``not_before`` (see the module's docstring)."""
+        if self.not_before is not None:
+            delay = self.not_before - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)

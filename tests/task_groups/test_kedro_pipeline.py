@@ -288,7 +288,7 @@ def test_killing_the_submit_task_cancels_the_job(
     manifest_path = tmp_path / "graph_manifest.json"
     write_manifest(project, manifest_path)
     manifest = PipelineManifest.read(manifest_path)
-    (tmp_path / "fail-slow").write_text("train sleeps")
+    (tmp_path / "fail-slow").write_text("120")
     operator = KedroAzureMLSubmitOperator(
         task_id="submit",
         project_path=str(project),
