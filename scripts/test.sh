@@ -7,4 +7,6 @@ source scripts/env.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-.venv/bin/python -m pytest "$@"
+# Two workers, each taking whole test files (module fixtures stay on one worker);
+# TEST_WORKERS=0 runs everything in this process.
+.venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" --dist loadfile "$@"

@@ -32,6 +32,32 @@ def states(dag_id: str, logical_date: str) -> dict[str, str | None]:
         return {ti.task_id: ti.state for ti in run.get_task_instances(session=session)}
 
 
+def xcom(dag_id: str, logical_date: str, task_id: str, key: str) -> object:
+    """The XCom ``key`` of ``task_id`` in the run of ``dag_id`` at ``logical_date``."""
+    import pendulum
+    from airflow.models.dagrun import DagRun
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        run = session.scalar(
+            select(DagRun).where(
+                DagRun.dag_id == dag_id, DagRun.logical_date == pendulum.parse(logical_date)
+            )
+        )
+        assert run is not None, f"no run of {dag_id} at {logical_date}"
+        row = session.scalar(
+            select(XComModel).where(
+                XComModel.dag_id == dag_id,
+                XComModel.run_id == run.run_id,
+                XComModel.task_id == task_id,
+                XComModel.key == key,
+            )
+        )
+        return None if row is None else XComModel.deserialize_value(row)
+
+
 def continue_run(dags_folder: str, dag_id: str, logical_date: str) -> None:
     """Run the cleared tasks of the existing run until it ends (``dag.test``'s loop)."""
     from unittest import mock
@@ -86,10 +112,19 @@ def run_states(env: dict[str, str], dag_id: str, logical_date: str) -> dict[str,
     return json.loads(line.removeprefix("STATES "))  # type: ignore[no-any-return]
 
 
+def run_xcom(env: dict[str, str], dag_id: str, logical_date: str, task_id: str, key: str) -> Any:
+    """``xcom`` in a new process."""
+    output = run_tool(env, "xcom", dag_id, logical_date, task_id, key)
+    line = [line for line in output.splitlines() if line.startswith("XCOM ")][-1]
+    return json.loads(line.removeprefix("XCOM "))
+
+
 if __name__ == "__main__":
     command, *rest = sys.argv[1:]
     if command == "states":
         print("STATES " + json.dumps(states(*rest)))
+    elif command == "xcom":
+        print("XCOM " + json.dumps(xcom(*rest)))
     elif command == "continue":
         continue_run(*rest)
     else:

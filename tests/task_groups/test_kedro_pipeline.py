@@ -20,7 +20,7 @@ import pytest
 from airflow_kedro_azureml.compiler.manifest import PipelineManifest
 from airflow_kedro_azureml.errors import ConfigError
 from tests.airflow_cli import AIRFLOW, airflow_env
-from tests.dag_run_tool import run_states, run_tool
+from tests.dag_run_tool import run_states, run_tool, run_xcom
 from tests.operators.task_thread import CLIENT_ID, SECRET, TENANT, use_emulator
 from tests.task_groups.group_project import (
     LOGICAL_DATE,
@@ -228,6 +228,11 @@ def test_a_run_to_success_and_a_stale_manifest(
     assert "Step 'model_train' (nodes: model.train) completed" in output
     (job,) = azureml_emulator.jobs()
     assert azureml_emulator.job_status(job) == "Completed"
+    # The step task's extra link opens its step (the step job) in the studio.
+    link = run_xcom(env, "graph_dag", LOGICAL_DATE, "kedro.model.model_train", "azureml_job_url")
+    assert link.startswith("https://") and f"{job}_model_train" in link
+    returned = run_xcom(env, "graph_dag", LOGICAL_DATE, "kedro.model.model_train", "return_value")
+    assert returned["status"] == "Completed" and returned["duration_seconds"] > 0
 
     # A node is renamed; the manifest still draws the old step: the submit task refuses.
     registry = next(project.glob("src/*/pipeline_registry.py"))
