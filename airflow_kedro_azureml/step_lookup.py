@@ -65,6 +65,12 @@ class StepLook:
         step = self.step
         return step is not None and step.is_terminal
 
+    def step_ended_in_a_job_but(self, stale_job: str | None) -> bool:
+        """The step ended in the watched job, unless that job is ``stale_job``."""
+        return self.step_ended and (
+            stale_job is None or self.job is None or self.job.job_name != stale_job
+        )
+
 
 def look(dag_id: str, run_id: str, submit_task_id: str, step_name: str) -> StepLook:
     """Read the submit task's published job and its state (two reads of Airflow's API)."""

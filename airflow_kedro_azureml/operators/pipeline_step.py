@@ -109,9 +109,22 @@ class KedroAzureMLStepOperator(BaseOperator):
         if job is not None and step is not None and seen.completed:
             return self._succeed(context, job, job.job_name, step)
         if seen.submit_watching:
+            stale = None
             if job is not None and step is not None and step.is_terminal:
-                self._report(context, job.job_name, job.status, step, job.studio_url)
-            return self._proceed(context, self._wait(context))
+                if not self._reported(context, job.job_name):
+                    self._report(context, job.job_name, job.status, step, job.studio_url)
+                # A retry, or the submit task's new try has not replaced the job it
+                # published last: wait for a newer job or for the submit task to end.
+                stale = job.job_name
+                self.log.info(
+                    "Step %r already ended %s in job %s (reported by an earlier try): waiting "
+                    "for task %s to publish a newer job or to end",
+                    self.step_name,
+                    step.status,
+                    stale,
+                    self.submit_task_id,
+                )
+            return self._proceed(context, self._wait(context, stale))
         if seen.submit_not_started:
             pause = min(self.poll_interval, NOT_STARTED_PAUSE)
             self.log.info(
@@ -128,8 +141,9 @@ class KedroAzureMLStepOperator(BaseOperator):
             )
         return self._after_job_ended(context, job)
 
-    def _wait(self, context: Context) -> StepLook:
-        """Wait until the step ends or the submit task stops watching (defer, or poll here)."""
+    def _wait(self, context: Context, stale_job: str | None = None) -> StepLook:
+        """Wait until the step ends (in another job than ``stale_job``) or the submit task
+        stops watching (defer, or poll here)."""
         ti = context["ti"]
         if self.deferrable:
             from airflow_kedro_azureml.triggers.pipeline_step import KedroAzureMLStepTrigger
@@ -147,13 +161,14 @@ class KedroAzureMLStepOperator(BaseOperator):
                     step_name=self.step_name,
                     poll_interval=self.poll_interval,
                     not_before=time.time() + DEFER_SETTLE_SECONDS,
+                    stale_job=stale_job,
                 ),
                 method_name="execute_complete",
             )
         while True:
             time.sleep(self.poll_interval)
             seen = self._look(context)
-            if seen.step_ended or not seen.submit_watching:
+            if seen.step_ended_in_a_job_but(stale_job) or not seen.submit_watching:
                 return seen
 
     def _after_job_ended(self, context: Context, published: PublishedJob) -> dict[str, Any]:

@@ -56,7 +56,7 @@ class KedroAzureMLSubmitOperator(KedroAzureMLPipelineOperator):
     :param continue_on_step_failure: keep running the steps that do not depend on a
         failed one (True by default here; azureml.yml's setting when None).
     Every other argument is ``KedroAzureMLPipelineOperator``'s; the wait is always
-    in the worker (``deferrable`` is refused).
+    in the worker (``deferrable`` is ignored).
     """
 
     ui_color = "#ffc900"
@@ -70,11 +70,9 @@ class KedroAzureMLSubmitOperator(KedroAzureMLPipelineOperator):
         continue_on_step_failure: bool | None = True,
         **kwargs: Any,
     ) -> None:
-        if kwargs.get("deferrable"):
-            raise ValueError(
-                "the submit task of a KedroAzureMLTaskGroup watches the job in the worker "
-                "(it publishes the steps' states); its step tasks are the ones that defer"
-            )
+        # It watches in the worker (it publishes the steps' states as it looks); a
+        # ``deferrable`` from default_args is meant for the step tasks, which defer.
+        kwargs.pop("deferrable", None)
         super().__init__(deferrable=False, **kwargs)
         self.manifest_path = manifest_path
         self.manifest_fingerprint = manifest_fingerprint

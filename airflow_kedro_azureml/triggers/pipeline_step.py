@@ -41,6 +41,8 @@ class KedroAzureMLStepTrigger(BaseTrigger):
     :param step_name: the compiled step this task stands for.
     :param poll_interval: seconds between two reads of the submit task's XCom.
     :param not_before: Unix time before which the trigger does not fire.
+    :param stale_job: a job whose end of the step this task has already acted on (a
+        retry, or a new try of the submit task that has not published its job yet).
     """
 
     def __init__(
@@ -51,9 +53,11 @@ class KedroAzureMLStepTrigger(BaseTrigger):
         step_name: str,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         not_before: float | None = None,
+        stale_job: str | None = None,
     ) -> None:
         super().__init__()
         self.not_before = not_before
+        self.stale_job = stale_job
         self.dag_id = dag_id
         self.run_id = run_id
         self.submit_task_id = submit_task_id
@@ -71,6 +75,7 @@ class KedroAzureMLStepTrigger(BaseTrigger):
                 "step_name": self.step_name,
                 "poll_interval": self.poll_interval,
                 "not_before": self.not_before,
+                "stale_job": self.stale_job,
             },
         )
 
@@ -91,9 +96,10 @@ class KedroAzureMLStepTrigger(BaseTrigger):
                 await asyncio.sleep(self.poll_interval)
                 continue
             failures = 0
-            if seen.step_ended or not seen.submit_watching:
+            step_ended = seen.step_ended_in_a_job_but(self.stale_job)
+            if step_ended or not seen.submit_watching:
                 await self._settle()
-            if seen.step_ended:
+            if step_ended:
                 yield TriggerEvent({"status": "step_ended"})
                 return
             if not seen.submit_watching:

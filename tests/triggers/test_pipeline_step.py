@@ -102,3 +102,21 @@ def test_it_never_fires_before_not_before(monkeypatch: pytest.MonkeyPatch) -> No
     started = time.monotonic()
     assert first_event(quick) == {"status": "step_ended"}
     assert time.monotonic() - started >= 0.45
+
+
+def test_a_stale_job_does_not_wake_the_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    newer = PublishedJob("job_2", "Running", steps={"train": PublishedStep("Completed")})
+    looks(
+        monkeypatch,
+        iter(
+            [
+                StepLook(published(train="Failed"), "running", "train"),
+                StepLook(published(train="Failed"), "running", "train"),
+                StepLook(newer, "running", "train"),
+            ]
+        ),
+    )
+    waiting = KedroAzureMLStepTrigger(
+        "dag", "run", "g.submit", "train", poll_interval=0.01, stale_job="job"
+    )
+    assert first_event(waiting) == {"status": "step_ended"}
