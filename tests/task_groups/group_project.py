@@ -27,6 +27,8 @@ def prep(raw, log):
 def train(values, log, marker):
     _note(log, "train")
     if Path(marker).exists():
+        if Path(marker).read_text() == "once":
+            Path(marker).unlink()
         raise RuntimeError("train fails while the marker file exists")
     slow = Path(marker + "-slow")
     if slow.exists():
@@ -78,6 +80,7 @@ with DAG("{dag_id}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz=
         project_path="{project}",
         poll_interval=0.5,
         deferrable={deferrable},
+        step_kwargs={step_kwargs},
     )
 """
 
@@ -127,12 +130,23 @@ def write_manifest(project: Path, manifest: Path, *options: str) -> None:
 
 
 def write_dag(
-    dags: Path, project: Path, manifest: Path, dag_id: str = "graph_dag", deferrable: bool = True
+    dags: Path,
+    project: Path,
+    manifest: Path,
+    dag_id: str = "graph_dag",
+    deferrable: bool = True,
+    step_kwargs: dict[str, Any] | None = None,
 ) -> Path:
     """A DAG file drawing the project's steps from ``manifest``."""
     dags.mkdir(parents=True, exist_ok=True)
     path = dags / f"{dag_id}.py"
     path.write_text(
-        DAG.format(dag_id=dag_id, manifest=manifest, project=project, deferrable=deferrable)
+        DAG.format(
+            dag_id=dag_id,
+            manifest=manifest,
+            project=project,
+            deferrable=deferrable,
+            step_kwargs=repr(step_kwargs or {}),
+        )
     )
     return path

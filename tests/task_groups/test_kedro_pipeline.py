@@ -276,6 +276,30 @@ def test_the_local_backend_runs_the_group_and_a_clear_resumes(
     assert steps_run(tmp_path) == ["train", "score"]
 
 
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
+def test_a_step_task_retry_resumes_from_its_step_locally(
+    airflow_home: Path, make_project, tmp_path: Path
+) -> None:
+    project = group_project(make_project, tmp_path)
+    dags = tmp_path / "dags"
+    write_manifest(project, dags / "graph_manifest.json")
+    write_dag(
+        dags, project, dags / "graph_manifest.json", step_kwargs={"retries": 1, "retry_delay": 0}
+    )
+    env = airflow_env(airflow_home, dags, {"backend": "local"})
+
+    (tmp_path / "fail").write_text("once")  # train fails on its first run only
+    output = run_dag(env)
+    assert "state=success" in output, output[-6000:]
+    assert set(step_states(env).values()) == {"success"}
+    # The submit task's job ran prep, summary and the failing train; the retry of
+    # train's task ran the next job, which reused prep and summary.
+    assert sorted(steps_run(tmp_path)[:3]) == ["prep", "summary", "train"]
+    assert steps_run(tmp_path)[3:] == ["train", "score"]
+    assert "reusing 2 completed step(s)" in output
+
+
 # -- kill --------------------------------------------------------------------------------------
 
 
