@@ -1,11 +1,13 @@
-"""The Airflow UI in a real browser: the task's "Azure ML Studio" link and the connection form.
+"""The Airflow UI in a real browser: the task's "Azure ML Studio" link, the connection form,
+and the graph of a KedroAzureMLTaskGroup.
 
 One module-wide setup: a throw-away AIRFLOW_HOME; the example DAG run twice to success,
 once on Azure ML (the package's HTTPS emulator of the Azure ML REST API, which really
-runs the job) and once on the local backend; Airflow's API server (which serves the UI,
-and the provider's local run pages) with every user an admin; and headless Chromium. The
-tests then open the pages a user opens and check what the rendered page shows, in its
-DOM and in its pixels. Screenshots go to the pytest temporary folder and are copied to
+runs the job) and once on the local backend; the example task group DAG run once to
+success on the local backend; Airflow's API server (which serves the UI, and the
+provider's local run pages) with every user an admin; and headless Chromium. The tests
+then open the pages a user opens and check what the rendered page shows, in its DOM and
+in its pixels. Screenshots go to the pytest temporary folder and are copied to
 ``$AIRFLOW_KEDRO_AZUREML_ARTIFACTS`` (default ``/tmp/airflow-kedro-azureml-artifacts/ui``).
 """
 
@@ -31,12 +33,13 @@ from urllib.request import url2pathname
 import pytest
 
 from airflow_kedro_azureml import CONNECTION_TYPE
+from airflow_kedro_azureml.compiler.manifest import PipelineManifest
 from airflow_kedro_azureml.connection import EXTRAS
 from airflow_kedro_azureml.links import JOB_URL_XCOM_KEY, LOCAL_RUN_VIEW_PREFIX, AzureMLJobLink
 from tests.airflow_cli import AIRFLOW, airflow_env, migrate
 from tests.ui.chromium import Chromium, Page, find_chromium, png_pixels, stop_process_group
 
-# The setup runs two DAG runs before the first test: its time counts against that test.
+# The setup runs three DAG runs before the first test: its time counts against that test.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +49,11 @@ PROJECT = "demand_forecasting"
 DAG_ID = "demand_forecasting_monthly"
 TASK_ID = "train_and_forecast"
 LOCAL_DATE = "2026-01-10T06:00:00+00:00"
+# The task group example: every compiled step of the same project as a task, one job.
+STEPS_DAG_FILE = "demand_forecasting_steps.py"
+STEPS_MANIFEST = "demand_forecasting_manifest.json"
+STEPS_DAG_ID = "demand_forecasting_steps"
+GROUP_ID = "demand_forecasting"
 # The same month (the DAG trains on the month before), another run.
 AZURE_DATE = "2026-01-10T07:00:00+00:00"
 LINK_NAME = AzureMLJobLink.name
@@ -86,6 +94,8 @@ class Site:
     token: str = field(repr=False)
     azure: Run
     local: Run
+    steps_run_id: str
+    """The run of the task group example (local backend)."""
     runs_dir: Path
     emulator_url: str
     browser: Chromium = field(repr=False)
@@ -170,17 +180,19 @@ def wait_until_serving(base_url: str, server: subprocess.Popen[bytes], log: Path
     pytest.fail(f"the API server did not answer in 120 s:\n{log.read_text()[-5000:]}")
 
 
-def finished_run(home: Path, env: dict[str, str], logical_date: str, name: str) -> None:
-    """Run the example DAG once with ``airflow dags test``; fail unless it succeeded."""
+def finished_run(
+    home: Path, env: dict[str, str], logical_date: str, name: str, dag_id: str = DAG_ID
+) -> None:
+    """Run an example DAG once with ``airflow dags test``; fail unless it succeeded."""
     code, output = run_in_session(
-        [AIRFLOW, "dags", "test", DAG_ID, logical_date],
+        [AIRFLOW, "dags", "test", dag_id, logical_date],
         env,
         home / f"dags-test-{name}.log",
         # A failed try would wait the DAG's 5-minute retry delay: fail long before.
         timeout=240,
     )
     if code != 0 or "state=success" not in output:
-        pytest.fail(f"the example DAG did not succeed on {name} (exit {code}):\n{output[-6000:]}")
+        pytest.fail(f"{dag_id} did not succeed on {name} (exit {code}):\n{output[-6000:]}")
 
 
 def finished_run_on_azure_ml(home: Path, dags: Path, tmp: Path) -> str:
@@ -224,6 +236,14 @@ def finished_runs(api: Any) -> dict[datetime, str]:
     }
 
 
+def the_steps_run(api: Any) -> str:
+    """The run id of the one successful run of the task group example."""
+    runs = api(f"/api/v2/dags/{STEPS_DAG_ID}/dagRuns")["dag_runs"]
+    if [run["state"] for run in runs] != ["success"]:
+        pytest.fail(f"not one successful run of {STEPS_DAG_ID}: {runs}")
+    return str(runs[0]["dag_run_id"])
+
+
 def task_run(api: Any, run_id: str) -> Run:
     """What the API server says of the task of run ``run_id``: job URL and extra links."""
     task = f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}/taskInstances/{TASK_ID}"
@@ -241,7 +261,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("ui")
     home, dags, runs_dir = tmp / "airflow-home", tmp / "dags", tmp / "runs"
     dags.mkdir()
-    shutil.copy2(EXAMPLES / DAG_FILE, dags / DAG_FILE)
+    for name in (DAG_FILE, STEPS_DAG_FILE, STEPS_MANIFEST):
+        shutil.copy2(EXAMPLES / name, dags / name)
     shutil.copytree(
         EXAMPLES / PROJECT,
         dags / PROJECT,
@@ -256,6 +277,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     env = airflow_env(home, dags, {"backend": "local", "local_runs_dir": str(runs_dir)})
     env.update(UI_ENV)
     finished_run(home, env, LOCAL_DATE, "local")
+    # The steps as tasks: about 15 s more on the local backend.
+    finished_run(home, env, LOCAL_DATE, "local-steps", dag_id=STEPS_DAG_ID)
     emulator_url = finished_run_on_azure_ml(home, dags, tmp)
 
     port = free_port()
@@ -286,6 +309,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             token=token,
             azure=task_run(api, run_ids[datetime.fromisoformat(AZURE_DATE)]),
             local=task_run(api, run_ids[datetime.fromisoformat(LOCAL_DATE)]),
+            steps_run_id=the_steps_run(api),
             runs_dir=runs_dir,
             emulator_url=emulator_url,
             browser=browser,
@@ -514,3 +538,127 @@ def test_the_connection_form_shows_the_azure_ml_fields(
     # The standard fields: login and password relabelled, host, schema and port hidden.
     assert {"Client ID", "Client Secret"} <= set(labels)
     assert not {"Host", "Schema", "Port", "Login", "Password"} & set(labels), labels
+
+
+GROUP_NODE = f".react-flow__node[data-id={json.dumps(GROUP_ID)}]"
+
+
+def graph_nodes(page: Page) -> list[dict[str, Any]]:
+    """Each node the graph draws: its id, the name on it, and the state badge on it."""
+    return page.evaluate(
+        """[...document.querySelectorAll('.react-flow__node')].map(node => ({
+            id: node.getAttribute('data-id'),
+            name: node.querySelector('a, p')?.innerText.trim() ?? null,
+            state: node.querySelector('[data-testid=state-badge]')?.innerText.trim() ?? null,
+        }))"""
+    )
+
+
+def graph_edges(page: Page) -> set[tuple[str, str]]:
+    """Each edge the graph draws, as (upstream task id, downstream task id)."""
+    labels = page.evaluate(
+        "[...document.querySelectorAll('.react-flow__edge')].map(e => e.getAttribute('aria-label'))"
+    )
+    edges = set()
+    for label in labels:
+        words = str(label).split()
+        assert words[:2] == ["Edge", "from"] and words[3] == "to" and len(words) == 5, label
+        edges.add((words[2], words[4]))
+    return edges
+
+
+def element_box(page: Page, selector: str) -> dict[str, float]:
+    """The element's box in page coordinates."""
+    return dict(
+        page.evaluate(
+            f"""(() => {{
+                const box = document.querySelector({json.dumps(selector)}).getBoundingClientRect();
+                return {{x: box.x + window.scrollX, y: box.y + window.scrollY,
+                         width: box.width, height: box.height}};
+            }})()"""
+        )
+    )
+
+
+def test_the_task_group_graph_shows_every_step_with_its_state(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = PipelineManifest.read(EXAMPLES / STEPS_MANIFEST)
+    steps = {f"{GROUP_ID}.{step.name}" for step in manifest.steps}
+    tasks = {*steps, f"{GROUP_ID}.submit"}
+    step_edges = {
+        (f"{GROUP_ID}.{upstream}", f"{GROUP_ID}.{step.name}")
+        for step in manifest.steps
+        for upstream in step.upstream
+    }
+    run_page = f"{site.base_url}/dags/{STEPS_DAG_ID}/runs/{quote(site.steps_run_id, safe='')}"
+
+    with site.browser.page() as page, screenshot_on_failure(site, page, "task-group", capsys):
+        try:
+            page.navigate(run_page)
+            page.click(
+                "document.querySelector('button[aria-label^=\"Show Graph\"]')",
+                "the 'Show Graph' button",
+                timeout=60,
+            )
+            toggle = page.wait_for(
+                f"document.querySelector({json.dumps(GROUP_NODE + ' button')})?.innerText.trim()",
+                what="the task group's node in the graph",
+            )
+            if toggle.startswith("+"):  # drawn collapsed: expand it, as a user does
+                page.click(
+                    f"document.querySelector({json.dumps(GROUP_NODE + ' button')})",
+                    "the task group's '+ N Tasks' button",
+                )
+            page.wait_for(
+                f"document.querySelectorAll('.react-flow__node').length === {len(tasks) + 1}",
+                what=f"the group's {len(tasks)} tasks in the graph",
+            )
+            # The graph alone, fitted to the page's width.
+            page.click(
+                "document.querySelector('button[aria-label=\"Collapse Details Panel\"]')",
+                "the 'Collapse Details Panel' button",
+            )
+            time.sleep(0.5)
+            page.click("document.querySelector('.react-flow__controls-fitview')", "'Fit View'")
+            box, before = element_box(page, GROUP_NODE), None
+            while box != before:  # the fit is animated: wait until the group stands still
+                time.sleep(0.5)
+                box, before = element_box(page, GROUP_NODE), box
+            nodes = graph_nodes(page)
+            edges = graph_edges(page)
+            with capsys.disabled():
+                print(f"\nthe graph draws {len(nodes)} nodes and {len(edges)} edges: {nodes}")
+            site.keep(page, "task-group-graph-page.png", capsys)
+            margin = 16
+            clip = {
+                "x": box["x"] - margin,
+                "y": box["y"] - margin,
+                "width": box["width"] + 2 * margin,
+                "height": box["height"] + 2 * margin,
+            }
+            shot = site.keep(page, "task-group-graph.png", capsys, clip=clip)
+        finally:
+            # The view and the open groups are remembered by the browser: leave none behind.
+            with contextlib.suppress(Exception):
+                page.evaluate("localStorage.clear()")
+
+    # The group and every task in it: the submit task and one task per compiled step,
+    # each named as its step, each with the state of its task instance.
+    assert {node["id"] for node in nodes} == {GROUP_ID, *tasks}
+    for node in nodes:
+        assert node["name"] == node["id"].rsplit(".", 1)[-1], node
+        assert node["state"] == "success", node
+    assert {"submit", "clean_sell_in", "forecast_demand"} <= {node["name"] for node in nodes}
+    # Wired as the compiled steps; the submit task needs no edge (the step tasks wait for it).
+    assert edges == step_edges
+    # Drawn: the screenshot holds the green of the success badges and borders.
+    pixels = png_pixels(shot.read_bytes())
+    green = sum(
+        1
+        for row in pixels
+        for pixel in row
+        if pixel[1] > 90 and pixel[1] > 1.6 * max(pixel[0], pixel[2])
+    )
+    assert len(pixels) > 100 and len(pixels[0]) > 600, (len(pixels), len(pixels[0]))
+    assert green > 1000, green
