@@ -528,7 +528,10 @@ class KedroAzureMLPipelineOperator(BaseOperator):
                         context, self.data_asset_alias, written, tags, self.log, hook
                     )
             return name
-        if status in ("failed", "timeout"):
+        if status == "failed":
+            self._job_did_not_complete(str(event.get("message")))
+            return name
+        if status == "timeout":
             raise _job_failed(str(event.get("message")))
         # Azure ML refused to answer for good (the job vanished, access was revoked).
         raise AirflowFailException(f"watching Azure ML job {name} failed: {event.get('message')}")
@@ -543,8 +546,6 @@ class KedroAzureMLPipelineOperator(BaseOperator):
     ) -> None:
         from dataclasses import asdict
 
-        from airflow_kedro_azureml.triggers.azureml_job import AzureMLJobTrigger
-
         workspace = asdict(hook.workspace)
         self.log.info("Deferring: the triggerer watches job %s from here on", job_name)
         timeout = None
@@ -552,7 +553,7 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             # Airflow's own limit, a little after the trigger's: only a lost trigger reaches it.
             timeout = timedelta(seconds=max(self._end_time - time.time(), 0) + 120)
         self.defer(
-            trigger=AzureMLJobTrigger(
+            trigger=self._job_trigger(
                 job_name=job_name,
                 azureml_conn_id=self.azureml_conn_id,
                 workspace=workspace,
@@ -571,6 +572,12 @@ class KedroAzureMLPipelineOperator(BaseOperator):
             else None,
             timeout=timeout,
         )
+
+    def _job_trigger(self, **kwargs: Any) -> Any:
+        """The trigger that watches the job once the task defers."""
+        from airflow_kedro_azureml.triggers.azureml_job import AzureMLJobTrigger
+
+        return AzureMLJobTrigger(**kwargs)
 
     def _deadline(self, context: Context) -> float | None:
         """The Unix time the wait ends: ``timeout`` from now, or the execution timeout."""

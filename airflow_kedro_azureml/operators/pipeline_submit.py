@@ -6,9 +6,8 @@ on kill, fail with the job) with three differences:
 - before anything is submitted it checks that the group's manifest still matches
   the project (same steps, nodes and edges); a stale manifest fails the task with
   the command that refreshes it;
-- while it watches, it publishes the job's state to XCom (``published_job``) for
-  the step tasks, and it watches in the worker (the step tasks are the ones that
-  defer);
+- while it watches (in the worker, or deferred: its trigger does the same), it
+  publishes the job's state to XCom (``published_job``) for the step tasks;
 - after a step failed it keeps the other steps running (``continue_on_step_failure``,
   unless the group turns it off), as Airflow keeps running tasks that do not
   depend on a failed one.
@@ -55,8 +54,9 @@ class KedroAzureMLSubmitOperator(KedroAzureMLPipelineOperator):
     :param manifest_refresh: the command that writes the manifest again.
     :param continue_on_step_failure: keep running the steps that do not depend on a
         failed one (True by default here; azureml.yml's setting when None).
-    Every other argument is ``KedroAzureMLPipelineOperator``'s; the wait is always
-    in the worker (``deferrable`` is ignored).
+    Every other argument is ``KedroAzureMLPipelineOperator``'s. With ``deferrable`` the
+    job is watched from the triggerer (``KedroAzureMLSubmitTrigger``), which publishes
+    the steps' states the same way.
     """
 
     ui_color = "#ffc900"
@@ -70,22 +70,32 @@ class KedroAzureMLSubmitOperator(KedroAzureMLPipelineOperator):
         continue_on_step_failure: bool | None = True,
         **kwargs: Any,
     ) -> None:
-        # It watches in the worker (it publishes the steps' states as it looks); a
-        # ``deferrable`` from default_args is meant for the step tasks, which defer.
-        kwargs.pop("deferrable", None)
-        super().__init__(deferrable=False, **kwargs)
+        super().__init__(**kwargs)
         self.manifest_path = manifest_path
         self.manifest_fingerprint = manifest_fingerprint
         self.manifest_refresh = manifest_refresh
         self.continue_on_step_failure = continue_on_step_failure
         self._publisher: JobStatePublisher | None = None
         self._push: Any = None
+        self._publish_to: dict[str, Any] = {}
 
     def execute(self, context: Context) -> str:
         """Compile, check the manifest, submit or re-attach, publish the job's state, wait."""
         ti = context["ti"]
         self._push = lambda value: ti.xcom_push(key=JOB_STATE_XCOM_KEY, value=value)
+        self._publish_to = {
+            "dag_id": self.dag_id,
+            "task_id": self.task_id,
+            "run_id": ti.run_id,
+            "map_index": ti.map_index if ti.map_index is not None else -1,
+        }
         return super().execute(context)
+
+    def _job_trigger(self, **kwargs: Any) -> Any:
+        """The trigger that watches the job and publishes its state once the task defers."""
+        from airflow_kedro_azureml.triggers.pipeline_submit import KedroAzureMLSubmitTrigger
+
+        return KedroAzureMLSubmitTrigger(publish_to=self._publish_to, **kwargs)
 
     def _compiled(self, compiled: CompiledPipeline | None, run_id: str) -> CompiledPipeline:
         """The compiled pipeline, checked against the manifest, with the group's step rule."""

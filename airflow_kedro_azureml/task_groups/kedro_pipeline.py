@@ -50,8 +50,9 @@ class KedroAzureMLTaskGroup(TaskGroup):
         Azure ML or the local backend).
     :param poll_interval: seconds between two looks at the job (submit task) and at
         what it publishes (step tasks).
-    :param deferrable: the step tasks wait in the triggerer (default: Airflow's
-        ``[operators] default_deferrable``); the submit task always watches in the worker.
+    :param deferrable: the submit task and the step tasks wait in the triggerer (default:
+        Airflow's ``[operators] default_deferrable``); the submit task's trigger publishes
+        the job's state as it would in the worker.
     :param timeout: the longest wait for the job, after which it is canceled.
     :param continue_on_step_failure: after a step fails, keep running the steps that do
         not depend on it (default True, as Airflow runs tasks that do not depend on a
@@ -96,6 +97,7 @@ class KedroAzureMLTaskGroup(TaskGroup):
             kedro_params=kedro_params,
             azureml_conn_id=azureml_conn_id,
             poll_interval=poll_interval,
+            deferrable=deferrable,
             timeout=timeout,
             continue_on_step_failure=continue_on_step_failure,
             manifest_path=str(path),

@@ -116,7 +116,11 @@ class AzureMLJobTrigger(BaseTrigger):
             if state.is_terminal:
                 yield await self._outcome(hook, state)
                 return
+            await self._seen(state)
             await asyncio.sleep(pause)
+
+    async def _seen(self, state: JobState) -> None:
+        """Called with each look at a job that has not ended (and with its end state)."""
 
     async def on_kill(self) -> None:
         """The task was killed by a user: cancel the job (within the triggerer's budget)."""
@@ -143,8 +147,10 @@ class AzureMLJobTrigger(BaseTrigger):
 
     async def _outcome(self, hook: Any, state: JobState) -> TriggerEvent:
         if state.is_success:
+            await self._seen(state)
             return TriggerEvent({"status": "success", "job": state.to_dict()})
         state = await asyncio.to_thread(hook.ended_job_state, state)
+        await self._seen(state)
         return TriggerEvent(
             {
                 "status": "failed",

@@ -153,6 +153,9 @@ def test_step_tasks_defer_and_end_with_their_steps_in_a_running_airflow(
     assert state == "success", states
     assert set(states.values()) == {"success"}
     assert {"kedro.prep", "kedro.model.model_train"} <= deferred
+    # The submit task deferred too: its trigger watched the job and published its state.
+    submit_log = task_log(home, "kedro.submit")
+    assert "Deferring: the triggerer watches job" in submit_log
     train_log = task_log(home, "kedro.model.model_train")
     assert "Deferring: step 'model_train' runs in the job task kedro.submit watches" in train_log
     assert "Step 'model_train' (nodes: model.train) completed in" in train_log
