@@ -256,6 +256,7 @@ def test_wheel_and_sdist_pass_twine_and_ship_sources_only(
         assert f"{PACKAGE}/{needed}" in names, needed
     assert f"provider_info = {PACKAGE}:get_provider_info" in entry_points
     assert f"azureml = {PACKAGE}.cli:commands" in entry_points
+    assert f"kedro_azureml = {PACKAGE}.local_run_view:KedroAzureMLPlugin" in entry_points
 
     prefix = f"{PACKAGE}-{VERSION}/"
     with tarfile.open(sdist) as archive:
