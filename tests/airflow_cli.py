@@ -73,15 +73,26 @@ def dags_test(
     )
 
 
+def emulator_connection(emulator: object) -> dict:
+    """The ``azure_ml_default`` connection (without its type) for ``emulator``."""
+    from tests.operators.task_thread import CLIENT_ID, SECRET, TENANT
+
+    connection = emulator.airflow_connection(TENANT, CLIENT_ID, SECRET)  # type: ignore[attr-defined]
+    connection.pop("conn_type")
+    return dict(connection)
+
+
+def emulator_env(home: Path, dags_folder: Path, emulator: object) -> dict[str, str]:
+    """Environment for an Airflow CLI process whose ``azure_ml_default`` is ``emulator``."""
+    return airflow_env(home, dags_folder, None, emulator_connection(emulator))
+
+
 def dags_test_on_emulator(
     home: Path, dags_folder: Path, dag_id: str, emulator: object, conf: dict | None = None
 ) -> str:
     """``airflow dags test DAG 2026-01-01`` with ``azure_ml_default`` pointing at ``emulator``;
     returns everything the run printed."""
-    from tests.operators.task_thread import CLIENT_ID, SECRET, TENANT
-
-    connection = emulator.airflow_connection(TENANT, CLIENT_ID, SECRET)  # type: ignore[attr-defined]
-    connection.pop("conn_type")
+    connection = emulator_connection(emulator)
     result = dags_test(
         home,
         dags_folder,

@@ -27,7 +27,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_kedro_azureml import DEFAULT_CONNECTION_ID
 from airflow_kedro_azureml.errors import KedroAzureMLError, TransientAzureMLError
 from airflow_kedro_azureml.hooks.azureml import AzureMLJobFailedException
-from airflow_kedro_azureml.links import AzureMLJobLink
+from airflow_kedro_azureml.links import JOB_URL_XCOM_KEY, AzureMLJobLink
 from airflow_kedro_azureml.settings import checked_poll_interval, default_deferrable
 from airflow_kedro_azureml.statuses import JobState, failure_message
 
@@ -95,6 +95,8 @@ class AzureMLJobSensor(BaseSensorOperator):
             return super().execute(context)
         if self.poke(context):
             return None
+        if self.studio_url:  # the link of the task resumed after deferring reads it here
+            context["ti"].xcom_push(key=JOB_URL_XCOM_KEY, value=self.studio_url)
         from airflow_kedro_azureml.triggers.azureml_job import AzureMLJobTrigger
 
         self.defer(

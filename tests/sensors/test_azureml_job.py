@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.airflow_cli import dags_test_on_emulator
+from tests.airflow_cli import dags_test_on_emulator, emulator_env
+from tests.dag_run_tool import run_xcom
 from tests.hand_jobs import FAIL, NAP, UNTIL_RELEASED, submit_hand_job
 from tests.operators.task_thread import use_emulator
 
@@ -91,6 +92,10 @@ def test_the_sensor_waits_for_a_running_job_in_every_mode(
     # the sensor templated from the operator's XCom watched the operator's job
     (operator_job,) = [name for name in azureml_emulator.jobs() if name != job]
     assert f"Job {operator_job} is Completed" in output
+    if mode == "deferrable":  # recorded before deferring: the link of the resumed task
+        env = emulator_env(airflow_home, tmp_path / "dags", azureml_emulator)
+        url = run_xcom(env, "sensors_azure", "2026-01-01T00:00:00+00:00", "hand", "azureml_job_url")
+        assert url.startswith("https://") and "hand_job" in url
 
 
 @pytest.mark.e2e

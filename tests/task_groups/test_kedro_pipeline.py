@@ -19,9 +19,9 @@ import pytest
 
 from airflow_kedro_azureml.compiler.manifest import PipelineManifest
 from airflow_kedro_azureml.errors import ConfigError
-from tests.airflow_cli import AIRFLOW, airflow_env
+from tests.airflow_cli import AIRFLOW, airflow_env, emulator_env
 from tests.dag_run_tool import run_states, run_tool, run_xcom
-from tests.operators.task_thread import CLIENT_ID, SECRET, TENANT, use_emulator
+from tests.operators.task_thread import use_emulator
 from tests.task_groups.group_project import (
     LOGICAL_DATE,
     group_project,
@@ -118,12 +118,6 @@ def test_a_missing_or_edited_manifest_is_an_error_naming_the_file(tmp_path: Path
 
 
 # -- runs on the emulator ---------------------------------------------------------------------
-
-
-def emulator_env(home: Path, dags: Path, emulator: Any) -> dict[str, str]:
-    connection = emulator.airflow_connection(TENANT, CLIENT_ID, SECRET)
-    connection.pop("conn_type")
-    return airflow_env(home, dags, None, connection)
 
 
 def group_on_emulator(

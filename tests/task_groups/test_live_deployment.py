@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.airflow_cli import AIRFLOW, migrate
+from tests.airflow_cli import AIRFLOW, emulator_env, migrate
 from tests.task_groups.group_project import group_project, write_dag, write_manifest
-from tests.task_groups.test_kedro_pipeline import emulator_env
 from tests.ui.chromium import stop_process_group
 from tests.ui.test_airflow_ui import UI_ENV, free_port, get_json
 
