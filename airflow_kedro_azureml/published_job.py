@@ -6,8 +6,9 @@ steps) it publishes what changed under the XCom key ``azureml_job_state``. The
 step tasks and their trigger read that XCom and nothing else while the job runs,
 so watching N steps costs Azure ML no more than watching one job.
 
-Each step carries when the watcher first saw it start and end (to the poll
-interval on Azure ML; exact on the local backend), its error and log tail if it
+Each step carries when it started and ended (Azure ML's times from the step's run
+record; on the local backend, as the run reported its steps; otherwise when the
+watcher first saw it start and end), its error and log tail if it
 failed, and where its own log is (the step job's name on Azure ML, the log file
 on the local backend).
 """
@@ -153,9 +154,13 @@ class JobStatePublisher:
     ) -> PublishedStep:
         started = before.started if before is not None else None
         ended = before.ended if before is not None else None
-        if started is None and step.status not in _NOT_YET_STARTED:
+        if step.started is not None:  # Azure ML's own times win over what was seen
+            started = step.started
+        elif started is None and step.status not in _NOT_YET_STARTED:
             started = now
-        if ended is None and statuses.is_terminal(step.status):
+        if step.ended is not None and statuses.is_terminal(step.status):
+            ended = step.ended
+        elif ended is None and statuses.is_terminal(step.status):
             ended = now
         return PublishedStep(
             status=step.status,

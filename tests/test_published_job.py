@@ -59,3 +59,12 @@ def test_a_job_that_ended_ends_the_steps_it_never_finished() -> None:
     job = publisher.publish(JobState("job", "Canceled", "", ()))
     assert job.steps["c"].status == "Canceled" and job.steps["c"].ended is not None
     assert job.steps["b"].status == "Completed"
+
+
+def test_azure_mls_own_times_win_over_what_was_seen() -> None:
+    publisher = JobStatePublisher(lambda value: None, "azure", clock=Clock())
+    running = StepState("a", "Running", started=50.0)
+    assert publisher.publish(JobState("job", "Running", "", (running,))).steps["a"].started == 50.0
+    done = StepState("a", "Completed", started=50.0, ended=62.5)
+    step = publisher.publish(JobState("job", "Completed", "", (done,))).steps["a"]
+    assert (step.started, step.ended, step.duration) == (50.0, 62.5, 12.5)

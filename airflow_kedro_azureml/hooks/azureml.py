@@ -445,12 +445,26 @@ class AzureMLHook(BaseHook):
         )
 
     def _step_states(self, name: str, with_errors: bool) -> tuple[StepState, ...]:
+        runs = self.client.jobs._runs_operations
         with translated_errors(f"list the steps of job {name}"):
             # Private SDK call: jobs.list(parent_job_name=...) first GETs the parent job,
             # which the caller has just done; this is the listing alone (one request).
-            children = list(self.client.jobs._runs_operations.get_run_children(name))
+            # Each child comes as the run history's record (its start and end times) and
+            # as the SDK's job (its studio URL).
+            pages: Any = runs._operation.get_child(
+                runs._subscription_id,
+                runs._resource_group_name,
+                runs._workspace_name,
+                name,
+                cls=lambda items: [
+                    (item, runs._translate_from_rest_object(item)) for item in items
+                ],
+            )
+            children: list[tuple[Any, Any]] = list(pages)
         states = []
-        for child in children:
+        for record, child in children:
+            if child is None:  # a child the SDK cannot read
+                continue
             properties = getattr(child, "properties", None) or {}
             # A step job's own name is generated; its node name in the pipeline is here.
             step_name = (
@@ -465,7 +479,17 @@ class AzureMLHook(BaseHook):
             studio_url = str(getattr(child, "studio_url", None) or "")
             reused = str(properties.get("azureml.isreused", "")).lower() == "true"
             states.append(
-                StepState(str(step_name), status, error, tail, studio_url, reused, str(child.name))
+                StepState(
+                    str(step_name),
+                    status,
+                    error,
+                    tail,
+                    studio_url,
+                    reused,
+                    str(child.name),
+                    _unix_time(getattr(record, "start_time_utc", None)),
+                    _unix_time(getattr(record, "end_time_utc", None)),
+                )
             )
         return tuple(states)
 
@@ -580,3 +604,14 @@ class AzureMLHook(BaseHook):
             "relabeling": behaviour["relabeling"],
             "placeholders": behaviour["placeholders"],
         }
+
+
+def _unix_time(moment: Any) -> float | None:
+    """A datetime from Azure ML (naive means UTC) as Unix time; None when unset."""
+    if moment is None or not hasattr(moment, "timestamp"):
+        return None
+    if getattr(moment, "tzinfo", None) is None:
+        from datetime import UTC
+
+        moment = moment.replace(tzinfo=UTC)
+    return float(moment.timestamp())
