@@ -70,7 +70,7 @@ class AzureMLJobLink(BaseOperatorLink):
         A local run's URL is its run folder (``file://``), which a browser does not open
         from a web page: the link is then the API server's page of that run
         (``local_run_view``), for a task that recorded the run in its XCom (the
-        operator does; a sensor watching a local run does not, and gets no link).
+        operator and the sensor do).
         """
         url = getattr(operator, "studio_url", None) or ""
         if url and not url.startswith("file:"):

@@ -117,10 +117,10 @@ def test_a_local_run_links_to_its_page_on_the_api_server(
     assert link.get_link(object(), ti_key=KEY) == expected
 
 
-def test_a_sensor_watching_a_local_run_gets_no_dead_link(
+def test_a_local_run_url_the_task_did_not_record_gets_no_dead_link(
     xcom: dict[str, Any], tmp_path: Path
 ) -> None:
-    # The sensor knows the run folder's URL but did not record it: no page to show.
+    # The task knows the run folder's URL but did not record it: the page would find nothing.
     sensor = SimpleNamespace(studio_url=tmp_path.as_uri())
     assert AzureMLJobLink().get_link(sensor, ti_key=KEY) == ""
 

@@ -88,6 +88,7 @@ class AzureMLJobSensor(BaseSensorOperator):
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.local_runs_dir = local_runs_dir
         self.studio_url: str | None = None
+        self._recorded_url: str | None = None
 
     def execute(self, context: Context) -> Any:
         """Poke until done; in deferrable mode, poke once and hand the rest to the triggerer."""
@@ -95,8 +96,7 @@ class AzureMLJobSensor(BaseSensorOperator):
             return super().execute(context)
         if self.poke(context):
             return None
-        if self.studio_url:  # the link of the task resumed after deferring reads it here
-            context["ti"].xcom_push(key=JOB_URL_XCOM_KEY, value=self.studio_url)
+        self._record_url(context)  # the link of the task resumed after deferring reads it
         from airflow_kedro_azureml.triggers.azureml_job import AzureMLJobTrigger
 
         self.defer(
@@ -132,7 +132,7 @@ class AzureMLJobSensor(BaseSensorOperator):
         """True once the job completed; raise when it ended otherwise."""
         hook = self._hook()
         if hook.settings.is_local:
-            return self._poke_local(hook)
+            return self._poke_local(hook, context)
         try:
             state = hook.get_job_state(self.job_name)
         except TransientAzureMLError as error:
@@ -142,7 +142,14 @@ class AzureMLJobSensor(BaseSensorOperator):
             raise AirflowFailException(str(error)) from None
         return self._judge(state, lambda: self._failure(hook.ended_job_state(state)))
 
-    def _poke_local(self, hook: AzureMLHook) -> bool:
+    def _record_url(self, context: Context) -> None:
+        """Keep the job's URL in the task's XCom (once) for its Azure ML Studio link."""
+        ti = context.get("ti")
+        if self.studio_url and ti is not None and self.studio_url != self._recorded_url:
+            ti.xcom_push(key=JOB_URL_XCOM_KEY, value=self.studio_url)
+            self._recorded_url = self.studio_url
+
+    def _poke_local(self, hook: AzureMLHook, context: Context) -> bool:
         """The local backend's job: read the state its run keeps in its folder."""
         from pathlib import Path
 
@@ -159,6 +166,9 @@ class AzureMLJobSensor(BaseSensorOperator):
         if state is None:
             self.log.info("Local job %s has not started in %s", self.job_name, folder)
             return False
+        self.studio_url = state.studio_url or self.studio_url
+        # The link of a local run is the API server's page of the run folder recorded here.
+        self._record_url(context)
         return self._judge(state, lambda: self._failure(state))
 
     def _judge(self, state: JobState, failure: Callable[[], str]) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.airflow_cli import dags_test_on_emulator, emulator_env
+from tests.airflow_cli import airflow_env, dags_test_on_emulator, emulator_env
 from tests.dag_run_tool import run_xcom
 from tests.hand_jobs import FAIL, NAP, UNTIL_RELEASED, submit_hand_job
 from tests.operators.task_thread import use_emulator
@@ -177,6 +177,10 @@ def test_on_the_local_backend_the_sensor_reads_the_local_run(
     (run_dir,) = runs.iterdir()
     assert json.loads((run_dir / "job.json").read_text())["status"] == "Completed"
     assert f"Job {run_dir.name} is Completed" in output  # the sensor's look
+    # The sensor recorded the run, whose page on the API server its link opens.
+    env = airflow_env(airflow_home, dags, {"backend": "local", "local_runs_dir": str(runs)})
+    url = run_xcom(env, "local_sensor", "2026-01-01T00:00:00+00:00", "watch", "azureml_job_url")
+    assert url == run_dir.as_uri()
 
 
 def test_on_the_local_backend_a_failed_run_fails_the_sensor(tmp_path: Path, monkeypatch) -> None:
