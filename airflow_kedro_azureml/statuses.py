@@ -188,6 +188,15 @@ def progress_line(steps: Iterable[StepState], total: int) -> str:
     return line
 
 
+LOG_TAIL_LINES = 20
+"""How many last lines of a step's log are shown with its end."""
+
+
+def last_lines(text: str, count: int = LOG_TAIL_LINES) -> str | None:
+    """The last ``count`` lines of a log's ``text``; None when it has none."""
+    return "\n".join(text.splitlines()[-count:]) or None
+
+
 def failure_message(job_name: str, status: str | None, steps: Iterable[StepState]) -> str:
     """Name the steps that failed, with their errors, for the task's exception."""
     if status in PAUSED_STATUSES:

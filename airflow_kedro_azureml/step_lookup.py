@@ -54,12 +54,6 @@ class StepLook:
         return self.submit_state in NOT_STARTED
 
     @property
-    def settled(self) -> bool:
-        """Nothing will change without this task acting: the step completed, or the
-        submit task has ended (the job with it)."""
-        return self.completed or not (self.submit_watching or self.submit_not_started)
-
-    @property
     def step_ended(self) -> bool:
         """The step ended in the watched job (any way)."""
         step = self.step

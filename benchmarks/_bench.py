@@ -1,16 +1,20 @@
-"""Shared helpers of the benchmark scripts: timing, child processes, tables and verdicts."""
+"""Shared helpers of the benchmark scripts: timing, child processes, tables, verdicts and
+an emulated Azure ML workspace."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -133,3 +137,24 @@ def copy_example_project(target: Path) -> Path:
     ):
         (target / "data" / f"0{index}_{name}").mkdir(parents=True, exist_ok=True)
     return target
+
+
+@contextmanager
+def emulated_workspace(environment: str = "kedro-env") -> Iterator[Any]:
+    """The emulator of an Azure ML workspace with environment ``<environment>:1``
+    registered, and this process's ``azure_ml_default`` connection pointing at it."""
+    from azure.ai.ml.entities import Environment
+
+    from airflow_kedro_azureml.testing import AzureMLEmulator
+    from tests.operators.task_thread import CLIENT_ID, SECRET, TENANT
+
+    with (
+        AzureMLEmulator(computes=("cpu-cluster", "gpu-cluster")) as emulator,
+        emulator.patched_environment(),
+    ):
+        connection = emulator.airflow_connection(TENANT, CLIENT_ID, SECRET)
+        os.environ["AIRFLOW_CONN_AZURE_ML_DEFAULT"] = json.dumps(connection)
+        emulator.ml_client().environments.create_or_update(
+            Environment(name=environment, version="1", image="python:3.11-slim")
+        )
+        yield emulator

@@ -16,9 +16,7 @@ Usage: python benchmarks/resume.py [--steps 10] [--fail-at 8] [--work 0.5] [--re
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import sys
 import tempfile
 import time
@@ -29,7 +27,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._bench import machine_note, median, spread, table  # noqa: E402
+from benchmarks._bench import (  # noqa: E402
+    emulated_workspace,
+    machine_note,
+    median,
+    spread,
+    table,
+)
 
 NODES = """
 import time
@@ -103,29 +107,11 @@ def chain_project(root: Path, steps: int, fail_at: int, work: float) -> tuple[Pa
 
 def one_scenario(steps: int, fail_at: int, work: float, force_rerun: bool) -> dict[str, Any]:
     """First try fails at ``fail_at``; the retry's steps run and wall time."""
-    from azure.ai.ml.entities import Environment
-
-    from airflow_kedro_azureml.testing import AzureMLEmulator
-    from tests.operators.task_thread import (
-        CLIENT_ID,
-        SECRET,
-        TENANT,
-        DagRunStub,
-        TaskInstanceStub,
-        operator_for,
-    )
+    from tests.operators.task_thread import DagRunStub, TaskInstanceStub, operator_for
 
     with tempfile.TemporaryDirectory() as scratch:
         project, log = chain_project(Path(scratch), steps, fail_at, work)
-        with (
-            AzureMLEmulator(computes=("cpu-cluster", "gpu-cluster")) as emulator,
-            emulator.patched_environment(),
-        ):
-            connection = emulator.airflow_connection(TENANT, CLIENT_ID, SECRET)
-            os.environ["AIRFLOW_CONN_AZURE_ML_DEFAULT"] = json.dumps(connection)
-            emulator.ml_client().environments.create_or_update(
-                Environment(name="kedro-env", version="1", image="python:3.11-slim")
-            )
+        with emulated_workspace():
             for try_number in (1, 2):
                 operator = operator_for(
                     project,

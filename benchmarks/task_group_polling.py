@@ -60,7 +60,13 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._bench import KEDRO, child_env, machine_note, table  # noqa: E402
+from benchmarks._bench import (  # noqa: E402
+    KEDRO,
+    child_env,
+    emulated_workspace,
+    machine_note,
+    table,
+)
 
 RUN_ID = "manual__2026-01-01T00:00:00+00:00"
 BASELINE_INTERVALS = 10
@@ -684,11 +690,6 @@ def main() -> int:
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
     os.environ["TQDM_DISABLE"] = "1"  # the SDK's upload progress bar
 
-    from azure.ai.ml.entities import Environment
-
-    from airflow_kedro_azureml.testing import AzureMLEmulator
-    from tests.operators.task_thread import CLIENT_ID, SECRET, TENANT
-
     print(machine_note())
     print(f"poll interval {options.poll:g} s; sizes {sizes}; steps run 2 at a time\n")
     senders = Senders()
@@ -696,15 +697,7 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="task_group_polling_") as scratch:
         for size in sizes:
-            with (
-                AzureMLEmulator(computes=("cpu-cluster", "gpu-cluster")) as emulator,
-                emulator.patched_environment(),
-            ):
-                connection = emulator.airflow_connection(TENANT, CLIENT_ID, SECRET)
-                os.environ["AIRFLOW_CONN_AZURE_ML_DEFAULT"] = json.dumps(connection)
-                emulator.ml_client().environments.create_or_update(
-                    Environment(name="kedro-env", version="1", image="python:3.11-slim")
-                )
+            with emulated_workspace() as emulator:
                 began = time.monotonic()
                 measured = measure(size, Path(scratch), emulator, senders, options.poll)
                 print(

@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 # Seconds a cancel keeps trying; within the triggerer's 30 s budget for a kill.
 CANCEL_PATIENCE = 25.0
 STEP_LOG_FILE = "user_logs/std_log.txt"
-LOG_TAIL_LINES = 20
 
 
 class AzureMLJobFailedException(AirflowException):
@@ -495,30 +494,35 @@ class AzureMLHook(BaseHook):
 
     def step_log_tail(self, step_job_name: str) -> str | None:
         """The last lines of step job ``step_job_name``'s own log, or None where unknown."""
-        try:
-            details = self.client.jobs._runs_operations.get_run_details(step_job_name)
-        except Exception as error:
-            self.log.debug("No run details for %s: %s", step_job_name, type(error).__name__)
-            return None
-        return self._log_tail(details)
+        details = self._run_details(step_job_name)
+        return None if details is None else self._log_tail(details)
 
     def _step_failure(self, name: str) -> tuple[str | None, str | None]:
         """The error message and the end of the log of step job ``name``, where known.
 
-        The SDK's job objects do not carry a step's error or log; its run details do
-        (the log as a link to the file), and only the SDK's private run-history
-        client reads them. None for what cannot be read, rather than hide the step's
-        failure behind a lookup error.
+        None for what cannot be read, rather than hide the step's failure behind a
+        lookup error.
         """
-        try:
-            details = self.client.jobs._runs_operations.get_run_details(name)
-        except Exception as error:
-            self.log.debug("No run details for %s: %s", name, type(error).__name__)
+        details = self._run_details(name)
+        if details is None:
             return None, None
         error_response = getattr(details, "error", None)
         inner = getattr(error_response, "error", None)
         message = getattr(inner, "message", None)
         return (str(message) if message else None), self._log_tail(details)
+
+    def _run_details(self, name: str) -> Any:
+        """The run details of step job ``name`` (its error, its log files), or None.
+
+        The SDK's job objects do not carry a step's error or log; its run details do
+        (the log as a link to the file), and only the SDK's private run-history
+        client reads them.
+        """
+        try:
+            return self.client.jobs._runs_operations.get_run_details(name)
+        except Exception as error:
+            self.log.debug("No run details for %s: %s", name, type(error).__name__)
+            return None
 
     def _log_tail(self, details: Any) -> str | None:
         """The last lines of a step's own log (``user_logs/std_log.txt``), if it has one."""
@@ -534,8 +538,7 @@ class AzureMLHook(BaseHook):
         except Exception as error:  # the link carries a SAS token: never log it
             self.log.debug("Could not read the log of a step: %s", type(error).__name__)
             return None
-        lines = response.text.splitlines()[-LOG_TAIL_LINES:]
-        return "\n".join(lines) or None
+        return statuses.last_lines(response.text)
 
     # -- schedules ----------------------------------------------------------------------------
 

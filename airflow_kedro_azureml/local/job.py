@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow_kedro_azureml import statuses
 from airflow_kedro_azureml.compiler.bindings import read_parent_output
@@ -133,12 +133,19 @@ class LocalRunOutcome:
         return self.failure or f"job {self.job_name} ended {self.status}"
 
 
-def read_local_job_state(runs_dir: Path, job_name: str) -> statuses.JobState | None:
-    """The state a local run of job ``job_name`` left in ``runs_dir``; None before it starts."""
+def _job_record(runs_dir: Path, job_name: str) -> dict[str, Any] | None:
+    """The ``job.json`` a local run of job ``job_name`` keeps; None before it starts."""
     path = runs_dir / job_name / JOB_STATE_FILE
     if not path.is_file():
         return None
-    return statuses.JobState.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    record: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return record
+
+
+def read_local_job_state(runs_dir: Path, job_name: str) -> statuses.JobState | None:
+    """The state a local run of job ``job_name`` left in ``runs_dir``; None before it starts."""
+    record = _job_record(runs_dir, job_name)
+    return None if record is None else statuses.JobState.from_dict(record)
 
 
 def reusable_steps(runs_dir: Path, job_name: str) -> dict[str, Path]:
@@ -148,10 +155,9 @@ def reusable_steps(runs_dir: Path, job_name: str) -> dict[str, Path]:
     did not complete run again (the local counterpart of Azure ML's reuse). A step
     the job itself reused points at the run it reused.
     """
-    path = runs_dir / job_name / JOB_STATE_FILE
-    if not path.is_file():
+    record = _job_record(runs_dir, job_name)
+    if record is None:
         return {}
-    record = json.loads(path.read_text(encoding="utf-8"))
     earlier = record.get(REUSED_FOLDERS_KEY) or {}
     state = statuses.JobState.from_dict(record)
     return {

@@ -377,21 +377,10 @@ class KedroAzureMLPipelineOperator(BaseOperator):
     # -- local backend ------------------------------------------------------------------------
 
     def _run_locally(self, context: Context, hook: AzureMLHook, job_name: str, run_id: str) -> str:
-        from airflow_kedro_azureml.local.job import LocalJob, StepLogLevels
-
         ti = context["ti"]
-        levels = StepLogLevels()
         with _bad_input_fails_fast():
             request = self._compile_request(run_id)
-            self._local_job = LocalJob(
-                request.project_path,
-                job_name,
-                on_log=lambda step, line: self.log.log(
-                    levels.level_of(step, line), "[%s] %s", step, line
-                ),
-                on_progress=lambda line: self.log.info("%s", line),
-                on_compile_line=self._log_compile_line,
-            )
+            self._local_job = self._new_local_job(request.project_path, job_name)
             self._local_job.on_state = self._job_state_seen
             result = self._local_job.compile(
                 request,
@@ -427,6 +416,22 @@ class KedroAzureMLPipelineOperator(BaseOperator):
         written = written_assets(compiled, None, job_name)
         publish_data_assets(context, self.data_asset_alias, written, identity.tags, self.log)
         return job_name
+
+    def _new_local_job(self, project_path: Path, job_name: str) -> LocalJob:
+        """A local run of job ``job_name`` whose step lines (at their levels), progress and
+        compile lines go to the task log."""
+        from airflow_kedro_azureml.local.job import LocalJob, StepLogLevels
+
+        levels = StepLogLevels()
+        return LocalJob(
+            project_path,
+            job_name,
+            on_log=lambda step, line: self.log.log(
+                levels.level_of(step, line), "[%s] %s", step, line
+            ),
+            on_progress=lambda line: self.log.info("%s", line),
+            on_compile_line=self._log_compile_line,
+        )
 
     # -- Azure ML -----------------------------------------------------------------------------
 

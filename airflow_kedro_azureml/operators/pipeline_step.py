@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from airflow_kedro_azureml.operators.pipeline_submit import KedroAzureMLSubmitOperator
 
 REPORTED_KEY = "azureml_step_reported"
-LOG_TAIL_LINES = 20
 # The longest pause before looking again for a submit task that has not started.
 NOT_STARTED_PAUSE = 5.0
 # The shortest deferral: see KedroAzureMLStepTrigger (a scheduler race on quick resumes).
@@ -310,8 +309,7 @@ class KedroAzureMLStepOperator(BaseOperator):
         if step.log_path:
             path = Path(step.log_path)
             if path.is_file():
-                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-                return "\n".join(lines[-LOG_TAIL_LINES:]) or None
+                return statuses.last_lines(path.read_text(encoding="utf-8", errors="replace"))
             return None
         if step.run_name and published.backend == "azure":
             submit: Any = self.dag.get_task(self.submit_task_id)

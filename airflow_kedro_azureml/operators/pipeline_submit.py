@@ -23,8 +23,8 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_kedro_azureml.errors import ConfigError
-from airflow_kedro_azureml.identity import job_name_for, next_job_name
+from airflow_kedro_azureml.errors import AzureMLRequestError, ConfigError
+from airflow_kedro_azureml.identity import next_job_name
 from airflow_kedro_azureml.operators.pipeline import (
     KedroAzureMLPipelineOperator,
     _bad_input_fails_fast,
@@ -150,11 +150,6 @@ class KedroAzureMLSubmitOperator(KedroAzureMLPipelineOperator):
 
     # -- called by the step tasks after the watched job ended ---------------------------------
 
-    def first_job_name(self, context: Context) -> str:
-        """The name of the first job of this task run (``<first>_2``... follow it)."""
-        ti = context["ti"]
-        return job_name_for(self.dag_id, self.task_id, ti.run_id, -1)
-
     def job_state(self, published: PublishedJob, name: str) -> JobState | None:
         """Job ``name`` of the same task run as ``published``, with its steps; None if none."""
         if published.backend == "local":
@@ -167,24 +162,32 @@ class KedroAzureMLSubmitOperator(KedroAzureMLPipelineOperator):
             if state is None and folder.is_dir():  # claimed by a step task, not started yet
                 return JobState(name, "NotStarted", folder.as_uri(), ())
             return state
-        hook = self.published_hook(published)
-        if hook.find_job_state(name) is None:
-            return None
-        return hook.get_job_state(name, with_step_errors=True)
+        try:
+            return self.published_hook(published).get_job_state(name, with_step_errors=True)
+        except AzureMLRequestError as error:
+            if error.status_code == 404:
+                return None
+            raise
 
     def newest_job(self, published: PublishedJob) -> JobState:
-        """The newest job of the task run ``published`` belongs to (itself, or a later one)."""
-        newest = self.job_state(published, published.job_name)
-        if newest is None:
-            raise ConfigError(f"job {published.job_name} the group's submit task ran is gone")
+        """The newest job of the task run ``published`` belongs to (itself, or a later one).
+
+        The later jobs are only looked up by name; the newest is then read whole.
+        """
         name = published.job_name
         for _ in range(MAX_GENERATIONS):
+            if not self._job_exists(published, next_job_name(name)):
+                break
             name = next_job_name(name)
-            later = self.job_state(published, name)
-            if later is None:
-                return newest
-            newest = later
+        newest = self.job_state(published, name)
+        if newest is None:
+            raise ConfigError(f"job {name} of the group's submit task run is gone")
         return newest
+
+    def _job_exists(self, published: PublishedJob, name: str) -> bool:
+        if published.backend == "local":
+            return published.runs_dir is not None and (Path(published.runs_dir) / name).is_dir()
+        return self.published_hook(published).find_job_state(name) is not None
 
     def published_hook(self, published: PublishedJob) -> AzureMLHook:
         """A hook on the workspace of the published job."""
@@ -229,7 +232,8 @@ class KedroAzureMLSubmitOperator(KedroAzureMLPipelineOperator):
     def _resume_locally(
         self, published: PublishedJob, ended: str, request: Any, run_id: str
     ) -> str:
-        from airflow_kedro_azureml.local.job import LocalJob, reusable_steps
+        from airflow_kedro_azureml.hooks.azureml import AzureMLHook
+        from airflow_kedro_azureml.local.job import reusable_steps
 
         assert published.runs_dir is not None
         runs_dir = Path(published.runs_dir)
@@ -246,15 +250,12 @@ class KedroAzureMLSubmitOperator(KedroAzureMLPipelineOperator):
             len(reused),
             ended,
         )
-        job = LocalJob(
-            request.project_path,
-            name,
-            on_log=lambda step, line: self.log.info("[%s] %s", step, line),
-            on_progress=lambda line: self.log.info("%s", line),
-            on_compile_line=self._log_compile_line,
-        )
+        job = self._new_local_job(request.project_path, name)
         with _bad_input_fails_fast():
-            result = job.compile(request, runs_dir=runs_dir)
+            settings = AzureMLHook(azureml_conn_id=self.azureml_conn_id).settings
+            result = job.compile(
+                request, runs_dir=runs_dir, max_parallel=settings.local_max_parallel
+            )
             compiled = self._compiled(result.compiled, run_id)
             outcome = job.run(compiled, reused=reused)
         self.log.info("Job %s ended %s (%s)", name, outcome.status, outcome.summary())

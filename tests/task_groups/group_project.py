@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -109,22 +106,10 @@ def steps_run(tmp_path: Path) -> list[str]:
 
 def write_manifest(project: Path, manifest: Path, *options: str) -> None:
     """``kedro azureml compile --manifest`` in the project's folder."""
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "kedro"),
-            "azureml",
-            "compile",
-            "--pipeline",
-            "graph",
-            *options,
-            "--manifest",
-            str(manifest),
-        ],
-        cwd=project,
-        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"},
-        capture_output=True,
-        text=True,
-        timeout=300,
+    from tests.test_cli import kedro
+
+    result = kedro(
+        project, "azureml", "compile", "--pipeline", "graph", *options, "--manifest", str(manifest)
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
