@@ -20,6 +20,7 @@ resume by reusing the steps that completed.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -252,11 +253,17 @@ class KedroAzureMLSubmitOperator(KedroAzureMLPipelineOperator):
         )
         job = self._new_local_job(request.project_path, name)
         with _bad_input_fails_fast():
-            settings = AzureMLHook(azureml_conn_id=self.azureml_conn_id).settings
-            result = job.compile(
-                request, runs_dir=runs_dir, max_parallel=settings.local_max_parallel
-            )
-            compiled = self._compiled(result.compiled, run_id)
+            try:
+                settings = AzureMLHook(azureml_conn_id=self.azureml_conn_id).settings
+                result = job.compile(
+                    request, runs_dir=runs_dir, max_parallel=settings.local_max_parallel
+                )
+                compiled = self._compiled(result.compiled, run_id)
+            except BaseException:
+                # Not started: give the claim back, so that a later clear runs the job
+                # instead of following a run that never comes.
+                shutil.rmtree(runs_dir / name, ignore_errors=True)
+                raise
             outcome = job.run(compiled, reused=reused)
         self.log.info("Job %s ended %s (%s)", name, outcome.status, outcome.summary())
         return name

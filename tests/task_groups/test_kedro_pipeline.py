@@ -274,6 +274,30 @@ def test_the_local_backend_runs_the_group_and_a_clear_resumes(
 
 @pytest.mark.e2e
 @pytest.mark.timeout(900)
+def test_a_local_resume_that_cannot_start_leaves_no_claimed_run(
+    airflow_home: Path, make_project, tmp_path: Path
+) -> None:
+    project = group_project(make_project, tmp_path)
+    dags = tmp_path / "dags"
+    write_manifest(project, dags / "graph_manifest.json")
+    write_dag(dags, project, dags / "graph_manifest.json")
+    env = airflow_env(airflow_home, dags, {"backend": "local"})
+    (tmp_path / "fail").write_text("train fails")
+    assert "state=failed" in run_dag(env)
+    runs = project / ".azureml-local" / "runs"
+    (first,) = [folder.name for folder in runs.iterdir()]
+
+    # The pipeline changed since the manifest: the resume refuses before it runs anything.
+    registry = next(project.glob("src/*/pipeline_registry.py"))
+    registry.write_text(registry.read_text().replace('name="summary"', 'name="totals"'))
+    output = clear_and_continue(env, dags, "kedro.model.model_train")
+    assert "no longer matches the project's pipeline" in output, output[-6000:]
+    assert step_states(env)["kedro.model.model_train"] == "failed"
+    assert [folder.name for folder in runs.iterdir()] == [first]  # no claimed `_2` left
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(900)
 def test_a_step_task_retry_resumes_from_its_step_locally(
     airflow_home: Path, make_project, tmp_path: Path
 ) -> None:
